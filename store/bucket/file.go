@@ -1,0 +1,230 @@
+package bucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/jax-desktop/jax/store/blob"
+	"github.com/jax-desktop/jax/store/chunker"
+	"github.com/jax-desktop/jax/store/seal"
+	"github.com/jax-desktop/jax/store/tree"
+)
+
+// Buffers for one chunk's plaintext and its sealed form. Pooled so a long
+// stream allocates a handful of buffers, not one per chunk.
+var (
+	plainPool  = sync.Pool{New: func() any { b := make([]byte, chunker.MaxSize); return &b }}
+	sealedPool = sync.Pool{New: func() any { b := make([]byte, 0, chunker.MaxSize+seal.Overhead); return &b }}
+)
+
+func parallelism() int {
+	n := runtime.GOMAXPROCS(0)
+	if n < 2 {
+		n = 2
+	}
+	return n
+}
+
+// WriteData chunks, seals and stores a stream, returning its chunk list and
+// length. Memory stays bounded by a few chunks per core whatever the stream's
+// size. progress, if not nil, is called with the bytes stored so far.
+func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done int64)) ([]tree.ChunkRef, int64, error) {
+	k, err := b.currentKey()
+	if err != nil {
+		return nil, 0, err
+	}
+	type job struct {
+		i   int
+		buf *[]byte
+		n   int
+	}
+	workers := parallelism()
+	jobs := make(chan job, workers)
+	g, ctx := errgroup.WithContext(ctx)
+
+	var mu sync.Mutex // guards refs and done
+	refs := map[int]tree.ChunkRef{}
+	var done int64
+
+	g.Go(func() error {
+		defer close(jobs)
+		c := chunker.New(r, k.Gear())
+		for i := 0; ; i++ {
+			data, err := c.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read input: %w", err)
+			}
+			buf := plainPool.Get().(*[]byte)
+			n := copy(*buf, data)
+			select {
+			case jobs <- job{i, buf, n}:
+			case <-ctx.Done():
+				plainPool.Put(buf)
+				return ctx.Err()
+			}
+		}
+	})
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			for j := range jobs {
+				out := sealedPool.Get().(*[]byte)
+				sealed := k.Seal((*out)[:0], (*j.buf)[:j.n])
+				id, err := b.store.Blobs.Put(sealed)
+				*out = sealed
+				sealedPool.Put(out)
+				plainPool.Put(j.buf)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				refs[j.i] = tree.ChunkRef{Blob: id, Size: uint32(j.n), Epoch: k.Epoch}
+				done += int64(j.n)
+				d := done
+				mu.Unlock()
+				if progress != nil {
+					progress(d)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, err
+	}
+	out := make([]tree.ChunkRef, len(refs))
+	for i, c := range refs {
+		out[i] = c
+	}
+	return out, done, nil
+}
+
+// FileReader reads one file of one version, fetching only the chunks a read
+// covers.
+type FileReader struct {
+	b      *Bucket
+	path   string
+	chunks []tree.ChunkRef
+	offs   []int64 // start offset of each chunk
+	size   int64
+
+	mu    sync.Mutex // guards last, lastI
+	lastI int
+	last  []byte
+}
+
+// NewReader returns a reader of a file entry; path is used in errors.
+func (b *Bucket) NewReader(e *tree.Entry, path string) *FileReader {
+	r := &FileReader{b: b, path: path, chunks: e.Chunks, offs: make([]int64, len(e.Chunks)), lastI: -1}
+	for i, c := range e.Chunks {
+		r.offs[i] = r.size
+		r.size += int64(c.Size)
+	}
+	return r
+}
+
+// Size is the file's length.
+func (r *FileReader) Size() int64 { return r.size }
+
+// chunk reads, verifies and decrypts chunk i into a buffer it owns.
+func (r *FileReader) chunk(i int) ([]byte, error) {
+	c := r.chunks[i]
+	k, err := r.b.key(c.Epoch)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path, err)
+	}
+	raw, err := r.b.store.Blobs.Get(c.Blob, nil)
+	if err == nil {
+		raw, err = k.OpenInPlace(raw)
+	}
+	if err == nil && len(raw) != int(c.Size) {
+		err = fmt.Errorf("chunk is %d bytes, expected %d: %w", len(raw), c.Size, seal.ErrAuth)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: chunk %d (%s) at offset %d: %w", r.path, i, blob.ID(c.Blob).Short(), r.offs[i], damaged(err))
+	}
+	return raw, nil
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	n := 0
+	for n < len(p) && off < r.size {
+		i := sort.Search(len(r.offs), func(i int) bool { return r.offs[i] > off }) - 1
+		r.mu.Lock()
+		data := r.last
+		if r.lastI != i {
+			r.mu.Unlock()
+			var err error
+			if data, err = r.chunk(i); err != nil {
+				return n, err
+			}
+			r.mu.Lock()
+			r.last, r.lastI = data, i
+		}
+		r.mu.Unlock()
+		m := copy(p[n:], data[off-r.offs[i]:])
+		n += m
+		off += int64(m)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// WriteTo streams the whole file to w, fetching and decrypting a few chunks
+// ahead in parallel while writing in order.
+func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	window := 2 * parallelism()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slots := make([]chan result, len(r.chunks))
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	sem := make(chan struct{}, window)
+	go func() {
+		for i := range r.chunks {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func(i int) {
+				d, err := r.chunk(i)
+				slots[i] <- result{d, err}
+			}(i)
+		}
+	}()
+	var n int64
+	for i := range r.chunks {
+		res := <-slots[i]
+		<-sem
+		if res.err != nil {
+			return n, res.err
+		}
+		m, err := w.Write(res.data)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
