@@ -55,7 +55,7 @@ type Store struct {
 
 	dirs dirCache
 
-	mu      sync.Mutex            // guards buckets
+	mu      sync.Mutex             // guards buckets
 	buckets map[string]*sync.Mutex // in-process edit lock per bucket
 }
 
