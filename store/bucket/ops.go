@@ -184,3 +184,22 @@ func (b *Bucket) Cat(v *Version, p string, w io.Writer) (int64, error) {
 	}
 	return b.NewReader(e, v.Tree.Path(e.ID)).WriteTo(w)
 }
+
+// PutSymlink creates or replaces a symlink at p.
+func (tx *Tx) PutSymlink(p, target string, mtime int64) (*tree.Entry, error) {
+	dir, name, err := tx.parentOf(p, true)
+	if err != nil {
+		return nil, err
+	}
+	e := &tree.Entry{ID: tree.NewID(), Parent: dir.ID, Name: name, Kind: tree.Symlink, Mode: 0o777,
+		MTime: mtime, Target: target, Size: int64(len(target))}
+	if old := tx.Tree.Child(dir.ID, name); old != nil {
+		if old.Kind == tree.Dir {
+			return nil, fmt.Errorf("%s: %w", p, ErrIsDir)
+		}
+		e.ID = old.ID
+	}
+	tx.Tree.Put(e)
+	tx.touch(dir.ID)
+	return e, nil
+}
