@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/jax-desktop/jax/store/blob"
 	"github.com/jax-desktop/jax/store/bucket"
@@ -68,6 +69,9 @@ func Init(ctx context.Context, dirs Dirs, name string, log *slog.Logger) (*Store
 
 // Open opens an initialised data dir.
 func Open(dirs Dirs, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	id, err := identity.Load(dirs.identityPath())
 	if err != nil {
 		return nil, err
@@ -89,6 +93,9 @@ func Open(dirs Dirs, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		d.Close()
 		return nil, err
+	}
+	if n, err := blobs.CleanTemp(10 * time.Minute); n > 0 || err != nil {
+		log.Info("removed unfinished blob writes", "count", n, "err", err)
 	}
 	return &Store{Dirs: dirs, DB: d, Buckets: bucket.NewStore(d, blobs, id, name, dirs.lockDir(), log)}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -68,17 +69,23 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// CleanTemp removes leftover temporary files. Only the process owning the
-// data dir may call it: another process may be writing.
-func (s *Store) CleanTemp() (int, error) {
+// CleanTemp removes temporary files older than minAge, left by processes
+// killed while writing. A blob write takes milliseconds, so a file minutes
+// old belongs to no live writer.
+func (s *Store) CleanTemp(minAge time.Duration) (int, error) {
 	ents, err := os.ReadDir(s.tmp)
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, e := range ents {
-		os.Remove(filepath.Join(s.tmp, e.Name()))
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= minAge {
+			if os.Remove(filepath.Join(s.tmp, e.Name())) == nil {
+				n++
+			}
+		}
 	}
-	return len(ents), nil
+	return n, nil
 }
 
 func (s *Store) path(id ID) string {

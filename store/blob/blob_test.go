@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 )
 
 func TestPutGetVerify(t *testing.T) {
@@ -54,7 +55,12 @@ func TestPutGetVerify(t *testing.T) {
 func TestCleanTemp(t *testing.T) {
 	s, _ := Open(t.TempDir())
 	os.WriteFile(s.tmp+"/put-123", []byte("partial"), 0o600)
-	n, err := s.CleanTemp()
+	if n, _ := s.CleanTemp(time.Hour); n != 0 {
+		t.Fatal("a fresh temp file was removed")
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(s.tmp+"/put-123", old, old)
+	n, err := s.CleanTemp(time.Hour)
 	if err != nil || n != 1 {
 		t.Fatalf("clean: %d %v", n, err)
 	}

@@ -1,0 +1,28 @@
+# Two entry points: `make run` and `make test` (see README.md).
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: deps build run test vet bench
+
+deps:
+	@packaging/dev-deps.sh
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/jax ./cmd/jax
+
+# Sets this device up on first use and shows its buckets.
+run: build
+	@bin/jax bucket list 2>/dev/null || bin/jax init
+	@bin/jax bucket list
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: build
+	bench/add_cat.sh
