@@ -106,6 +106,11 @@ func (s *Store) Put(data []byte) (ID, error) {
 		return id, fmt.Errorf("write blob %s: %w", id.Short(), err)
 	}
 	_, err = f.Write(data)
+	if err == nil && len(data) >= 64<<10 {
+		// Start writing back now, so the Sync before the next commit
+		// finds little left to do and disk and CPU work overlap.
+		unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -135,14 +135,15 @@ func (b *Bucket) NewReader(e *tree.Entry, path string) *FileReader {
 // Size is the file's length.
 func (r *FileReader) Size() int64 { return r.size }
 
-// chunk reads, verifies and decrypts chunk i into a buffer it owns.
-func (r *FileReader) chunk(i int) ([]byte, error) {
+// chunk reads, verifies and decrypts chunk i, reusing buf's memory if it
+// is large enough.
+func (r *FileReader) chunk(i int, buf []byte) ([]byte, error) {
 	c := r.chunks[i]
 	k, err := r.b.key(c.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.path, err)
 	}
-	raw, err := r.b.store.Blobs.Get(c.Blob, nil)
+	raw, err := r.b.store.Blobs.Get(c.Blob, buf)
 	if err == nil {
 		raw, err = k.OpenInPlace(raw)
 	}
@@ -168,7 +169,7 @@ func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
 		if r.lastI != i {
 			r.mu.Unlock()
 			var err error
-			if data, err = r.chunk(i); err != nil {
+			if data, err = r.chunk(i, nil); err != nil {
 				return n, err
 			}
 			r.mu.Lock()
@@ -190,9 +191,12 @@ func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
 func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
 	type result struct {
 		data []byte
+		buf  *[]byte
 		err  error
 	}
-	window := 2 * parallelism()
+	// Enough reads in flight to keep a disk's queue busy when the blobs are
+	// not cached; each holds one chunk buffer.
+	window := 4 * parallelism()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	slots := make([]chan result, len(r.chunks))
@@ -208,8 +212,9 @@ func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
 				return
 			}
 			go func(i int) {
-				d, err := r.chunk(i)
-				slots[i] <- result{d, err}
+				buf := sealedPool.Get().(*[]byte)
+				d, err := r.chunk(i, (*buf)[:0])
+				slots[i] <- result{d, buf, err}
 			}(i)
 		}
 	}()
@@ -221,6 +226,7 @@ func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
 			return n, res.err
 		}
 		m, err := w.Write(res.data)
+		sealedPool.Put(res.buf)
 		n += int64(m)
 		if err != nil {
 			return n, err

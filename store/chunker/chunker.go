@@ -20,11 +20,12 @@ const (
 	MaxSize = 2 << 20
 )
 
-// Masks test the top bits of the rolling hash: with a left-shifting gear
-// hash, high bits depend on a longer window of input than low bits.
+// Masks test high bits of the rolling hash: with a left-shifting gear hash,
+// high bits depend on a longer window of input than low bits. Bit 63 is left
+// out so that the mask shifted by one still fits (see Cut).
 const (
-	maskStrict = ((uint64(1) << 21) - 1) << (64 - 21) // before AvgSize: harder to cut
-	maskLoose  = ((uint64(1) << 17) - 1) << (64 - 17) // after AvgSize: easier to cut
+	maskStrict = ((uint64(1) << 21) - 1) << (63 - 21) // before AvgSize: harder to cut
+	maskLoose  = ((uint64(1) << 17) - 1) << (63 - 17) // after AvgSize: easier to cut
 )
 
 // Chunker reads a stream and returns its chunks one by one.
@@ -90,17 +91,66 @@ func Cut(data []byte, gear *[256]uint64) int {
 	if n < normal {
 		normal = n
 	}
+	// Two bytes per step (FastCDC 2020): after the first byte the hash is
+	// kept shifted left by one and tested against the mask shifted by one;
+	// the second byte completes the shift. Cut points are exactly those of
+	// one byte at a time (cutSlow).
 	var fp uint64
 	i := MinSize
-	for ; i < normal; i++ {
+	for ; i+1 < normal; i += 2 {
+		fp = (fp << 2) + gear[data[i]]<<1
+		if fp&(maskStrict<<1) == 0 {
+			return i + 1
+		}
+		fp += gear[data[i+1]]
+		if fp&maskStrict == 0 {
+			return i + 2
+		}
+	}
+	if i < normal {
 		fp = (fp << 1) + gear[data[i]]
 		if fp&maskStrict == 0 {
 			return i + 1
 		}
+		i++
 	}
-	for ; i < n; i++ {
+	for ; i+1 < n; i += 2 {
+		fp = (fp << 2) + gear[data[i]]<<1
+		if fp&(maskLoose<<1) == 0 {
+			return i + 1
+		}
+		fp += gear[data[i+1]]
+		if fp&maskLoose == 0 {
+			return i + 2
+		}
+	}
+	if i < n {
 		fp = (fp << 1) + gear[data[i]]
 		if fp&maskLoose == 0 {
+			return i + 1
+		}
+	}
+	return n
+}
+
+// cutSlow is Cut one byte at a time: the reference the fast path must match.
+func cutSlow(data []byte, gear *[256]uint64) int {
+	n := len(data)
+	if n <= MinSize {
+		return n
+	}
+	if n > MaxSize {
+		n = MaxSize
+	}
+	normal := min(AvgSize, n)
+	var fp uint64
+	for i := MinSize; i < n; i++ {
+		fp = (fp << 1) + gear[data[i]]
+		mask := uint64(maskLoose)
+		if i < normal {
+			mask = maskStrict
+		}
+		if fp&mask == 0 {
 			return i + 1
 		}
 	}
