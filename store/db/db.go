@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver
 )
@@ -104,9 +103,4 @@ func (d *DB) Setting(key, def string) (string, error) {
 func (d *DB) SetSetting(key, value string) error {
 	_, err := d.Exec("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value)
 	return err
-}
-
-// placeholders returns "?, ?, ?" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
