@@ -113,7 +113,7 @@ func (s *Store) Create(ctx context.Context, name string) (*Bucket, error) {
 	root.MTime = m.Time
 	root.Rev = tree.Rev{Height: 0, Device: s.ID.ID()}
 	t.Put(root)
-	if _, err := b.commit(ctx, m, t); err != nil {
+	if _, err := b.commit(ctx, m, t, true); err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", name, err)
 	}
 	return b, nil
@@ -355,24 +355,12 @@ func (b *Bucket) Edit(ctx context.Context, f func(*Tx) error) (*Version, error) 
 	if err := tx.Tree.Validate(); err != nil {
 		return nil, fmt.Errorf("edit of bucket %s would damage its tree: %w", b.Name, err)
 	}
-	rev := tree.Rev{Height: cur.Manifest.Height + 1, Device: b.store.ID.ID()}
-	changed := false
-	tx.Tree.Each(func(e *tree.Entry) {
-		old := cur.Tree.Get(e.ID)
-		if old == nil || !old.SamePlace(e) || !old.SameContent(e) {
-			changed = true
-			if e.Rev != rev {
-				c := e.Clone()
-				c.Rev = rev
-				tx.Tree.Put(c)
-			}
-		}
-	})
-	if !changed && tx.Tree.Len() == cur.Tree.Len() {
+	t := stamp(cur.Tree, tx.Tree, tree.Rev{Height: cur.Manifest.Height + 1, Device: b.store.ID.ID()})
+	if t == nil {
 		return cur, nil
 	}
 	m := b.child(cur.Manifest, []blob.ID{cur.Link}, cur.Manifest.Height+1)
-	return b.commit(ctx, m, tx.Tree)
+	return b.commit(ctx, m, t, true)
 }
 
 // child returns a new unsigned manifest following parent.
@@ -389,8 +377,9 @@ func (b *Bucket) child(parent *Manifest, links []blob.ID, height uint64) *Manife
 	return &m
 }
 
-// commit writes a tree and its signed manifest and makes it the head.
-func (b *Bucket) commit(ctx context.Context, m *Manifest, t *tree.Snapshot) (*Version, error) {
+// commit writes a tree and its signed manifest, and makes it the current
+// version if setHead.
+func (b *Bucket) commit(ctx context.Context, m *Manifest, t *tree.Snapshot, setHead bool) (*Version, error) {
 	k, err := b.currentKey()
 	if err != nil {
 		return nil, err
@@ -419,7 +408,7 @@ func (b *Bucket) commit(ctx context.Context, m *Manifest, t *tree.Snapshot) (*Ve
 	for _, p := range m.Parents {
 		v.Parents = append(v.Parents, bytes.Clone(p[:]))
 	}
-	if err := b.store.DB.AddVersion(ctx, b.ID.String(), m.Name, v, true); err != nil {
+	if err := b.store.DB.AddVersion(ctx, b.ID.String(), m.Name, v, setHead); err != nil {
 		return nil, fmt.Errorf("record version: %w", err)
 	}
 	b.Name = m.Name
