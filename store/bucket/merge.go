@@ -117,6 +117,10 @@ func (b *Bucket) mergeLocked(ctx context.Context, ours, theirs blob.ID, opt merg
 }
 
 func (b *Bucket) recordConflicts(v *Version, cs []merge.Conflict) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	recs := make([]db.Conflict, 0, len(cs))
 	for _, c := range cs {
 		other := c.Theirs.Device
 		rec := db.Conflict{BucketID: b.ID.String(), Version: v.Link[:], Kind: c.Kind.String(), Path: c.Path,
@@ -124,9 +128,10 @@ func (b *Bucket) recordConflicts(v *Version, cs []merge.Conflict) error {
 		if c.CopyID != (tree.ID{}) {
 			rec.CopyID = c.CopyID[:]
 		}
-		if _, err := b.store.DB.AddConflict(rec); err != nil {
-			return fmt.Errorf("record conflict: %w", err)
-		}
+		recs = append(recs, rec)
+	}
+	if _, err := b.store.DB.AddConflicts(recs); err != nil {
+		return fmt.Errorf("record conflicts: %w", err)
 	}
 	return nil
 }

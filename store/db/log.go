@@ -282,16 +282,29 @@ type Conflict struct {
 	ResolvedAt  int64
 }
 
-// AddConflict records a conflict; the same copy is recorded once.
-func (d *DB) AddConflict(c Conflict) (bool, error) {
-	res, err := d.Exec(`INSERT INTO conflicts(bucket_id, version, kind, path, copy_path, file_id, copy_id, other_device, created_at)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		c.BucketID, c.Version, c.Kind, c.Path, c.CopyPath, c.FileID, c.CopyID, c.OtherDevice, time.Now().UnixNano())
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+// AddConflicts records conflicts in one transaction; a copy already
+// recorded is not recorded again. It returns how many were new.
+func (d *DB) AddConflicts(cs []Conflict) (int, error) {
+	n := 0
+	err := d.Tx(context.Background(), func(tx *sql.Tx) error {
+		st, err := tx.Prepare(`INSERT INTO conflicts(bucket_id, version, kind, path, copy_path, file_id, copy_id, other_device, created_at)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		now := time.Now().UnixNano()
+		for _, c := range cs {
+			res, err := st.Exec(c.BucketID, c.Version, c.Kind, c.Path, c.CopyPath, c.FileID, c.CopyID, c.OtherDevice, now)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Conflicts lists a bucket's conflicts ("" for every bucket), newest first.
