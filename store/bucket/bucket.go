@@ -336,18 +336,11 @@ func (tx *Tx) Base() *Version { return tx.base }
 // are stamped with the new version's Rev. Edits of one bucket are serialized
 // across processes.
 func (b *Bucket) Edit(ctx context.Context, f func(*Tx) error) (*Version, error) {
-	unlock, err := b.lock()
+	cur, unlock, err := b.lockForWrite()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	cur, err := b.Current()
-	if err != nil {
-		return nil, err
-	}
-	if !cur.Manifest.CanWrite(b.store.ID.ID()) {
-		return nil, fmt.Errorf("bucket %s: %w", b.Name, ErrReadOnly)
-	}
 	tx := &Tx{Tree: cur.Tree.Clone(), Now: time.Now().UnixNano(), base: cur}
 	if err := f(tx); err != nil {
 		return nil, err
@@ -361,6 +354,24 @@ func (b *Bucket) Edit(ctx context.Context, f func(*Tx) error) (*Version, error) 
 	}
 	m := b.child(cur.Manifest, []blob.ID{cur.Link}, cur.Manifest.Height+1)
 	return b.commit(ctx, m, t, true)
+}
+
+// lockForWrite takes the edit lock and loads the current version, failing
+// if this device may not write.
+func (b *Bucket) lockForWrite() (*Version, func(), error) {
+	unlock, err := b.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := b.Current()
+	if err == nil && !cur.Manifest.CanWrite(b.store.ID.ID()) {
+		err = fmt.Errorf("bucket %s: %w", b.Name, ErrReadOnly)
+	}
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return cur, unlock, nil
 }
 
 // child returns a new unsigned manifest following parent.

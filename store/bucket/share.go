@@ -60,18 +60,11 @@ func (b *Bucket) Unshare(ctx context.Context, id tree.DeviceID) (*Version, error
 // changeShares saves a version with the same tree and changed shares; with
 // rotate, under a new key epoch rewrapped to every remaining device.
 func (b *Bucket) changeShares(ctx context.Context, rotate bool, f func(*Manifest, *seal.Keyring) error) (*Version, error) {
-	unlock, err := b.lock()
+	cur, unlock, err := b.lockForWrite()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	cur, err := b.Current()
-	if err != nil {
-		return nil, err
-	}
-	if !cur.Manifest.CanWrite(b.store.ID.ID()) {
-		return nil, fmt.Errorf("bucket %s: %w", b.Name, ErrReadOnly)
-	}
 	m := b.child(cur.Manifest, []blob.ID{cur.Link}, cur.Manifest.Height+1)
 	m.Shares = append([]Share(nil), cur.Manifest.Shares...)
 	b.mu.Lock()
