@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jax-desktop/jax/store/blob"
 	"github.com/jax-desktop/jax/store/db"
@@ -292,4 +293,43 @@ func blobBytes(t *testing.T, s *Store) int64 {
 		return nil
 	})
 	return n
+}
+
+// A regular file is chunked through a memory map; it must store exactly what
+// streaming stores, and a file cut short meanwhile must give an error, not
+// crash the process.
+func TestAddMappedFile(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, "laptop")
+	b, _ := s.Create(ctx, "docs")
+	data := randBytes(9, 9<<20+17)
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, data, 0o644)
+	f, _ := os.Open(p)
+	mapped, n, err := b.WriteData(ctx, f, nil)
+	f.Close()
+	if err != nil || n != int64(len(data)) {
+		t.Fatal(err)
+	}
+	streamed, _, _ := b.WriteData(ctx, bytes.NewReader(data), nil)
+	if len(mapped) != len(streamed) {
+		t.Fatalf("%d chunks mapped, %d streamed", len(mapped), len(streamed))
+	}
+	for i := range mapped {
+		if mapped[i] != streamed[i] {
+			t.Fatalf("chunk %d differs", i)
+		}
+	}
+
+	big := randBytes(10, 128<<20)
+	os.WriteFile(p, big, 0o644)
+	f, _ = os.Open(p)
+	defer f.Close()
+	done := make(chan error)
+	go func() { _, _, err := b.WriteData(ctx, f, nil); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	os.Truncate(p, 0)
+	if err := <-done; err != nil && !strings.Contains(err.Error(), "changed while") {
+		t.Fatalf("truncated input: %v", err)
+	}
 }

@@ -44,6 +44,12 @@ func New(r io.Reader, gear *[256]uint64) *Chunker {
 	return &Chunker{r: r, gear: gear, buf: make([]byte, 2*MaxSize)}
 }
 
+// NewBytes returns a chunker over data already in memory (a mapped file,
+// say): chunks are slices of data, nothing is copied.
+func NewBytes(data []byte, gear *[256]uint64) *Chunker {
+	return &Chunker{gear: gear, buf: data, end: len(data), eof: true}
+}
+
 // Next returns the next chunk, valid until the following call, or io.EOF
 // after the last one.
 func (c *Chunker) Next() ([]byte, error) {

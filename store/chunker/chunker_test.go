@@ -52,6 +52,20 @@ func TestChunkerBoundsAndCoverage(t *testing.T) {
 	for _, n := range []int{0, 1, MinSize, MinSize + 1, MaxSize + 7} {
 		chunks(t, data[:n], gearFor(1))
 	}
+	// In memory, the same cuts.
+	c := NewBytes(data, gearFor(1))
+	for i := 0; ; i++ {
+		b, err := c.Next()
+		if err == io.EOF {
+			if i != len(hs) {
+				t.Fatalf("%d chunks in memory, %d streamed", i, len(hs))
+			}
+			break
+		}
+		if sha256.Sum256(b) != hs[i] {
+			t.Fatalf("chunk %d differs in memory", i)
+		}
+	}
 }
 
 // A one-byte edit in the middle must leave almost every chunk unchanged.

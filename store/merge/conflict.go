@@ -123,7 +123,8 @@ func sortConflicts(cs []Conflict) {
 
 // copyID is the ID of the conflict copy holding loser's data of file orig. It
 // depends only on values, so every device that resolves the same conflict
-// makes the same copy, and a later merge recognises it.
+// makes the same copy, and a later merge recognises it. Devices must agree on
+// it: changing the derivation needs a new version tag.
 func copyID(orig tree.ID, data [32]byte) tree.ID {
 	h := blake3.New()
 	h.Write([]byte("jax merge conflict copy v1\x00"))
