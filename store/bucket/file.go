@@ -59,7 +59,8 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 	g.Go(func() (err error) {
 		defer close(jobs)
 		c := chunker.New(r, k.Gear())
-		if m := mapFile(r); m != nil {
+		m := mapFile(r)
+		if m != nil {
 			// A mapped file is chunked in place, without read's copy into
 			// a buffer: a third less CPU for a large add. If the file shrinks
 			// meanwhile, touching the lost pages faults; that becomes an
@@ -73,6 +74,7 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 			}()
 			c = chunker.NewBytes(m, k.Gear())
 		}
+		var read, dropped int
 		for i := 0; ; i++ {
 			data, err := c.Next()
 			if errors.Is(err, io.EOF) {
@@ -83,6 +85,13 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 			}
 			buf := plainPool.Get().(*[]byte)
 			n := copy(*buf, data)
+			if read += n; m != nil && read-dropped >= 8<<20 {
+				// Pages already copied leave our mapping (not the page
+				// cache), so memory stays flat however large the file.
+				end := read &^ (os.Getpagesize() - 1)
+				unix.Madvise(m[dropped:end], unix.MADV_DONTNEED)
+				dropped = end
+			}
 			select {
 			case jobs <- job{i, buf, n}:
 			case <-ctx.Done():
