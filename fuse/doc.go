@@ -18,6 +18,9 @@
 //   - Whenever the tree changes under the kernel (a merge on save, or Update
 //     after sync), the kernel's entry, attribute and page caches are
 //     invalidated for exactly the entries that changed.
-//   - Lock order: FS.mu, then openFile.mu, then FS.nodesMu. openFile.mu is
-//     never held while taking FS.mu.
+//   - Locks: FS.mu (tree, base, open files) and openFile.mu (one file's
+//     staging and reader) are never held together, so a large commit does
+//     not stall the filesystem. FS.nodesMu and chunkCache.mu are leaves.
+//   - Kernel notifications are sent holding no lock and never from inside
+//     a request handler, since the kernel may wait on that request.
 package fuse

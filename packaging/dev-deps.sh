@@ -5,7 +5,7 @@ set -euo pipefail
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc libc6-dev pkg-config git make ca-certificates; do
+for p in gcc libc6-dev pkg-config git make ca-certificates fuse3; do
   have "$p" || need+=("$p")
 done
 

@@ -245,6 +245,7 @@ func bucketAddCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				g.notifyDaemon(cmd.Context(), b.ID.String())
 				fmt.Fprintf(cmd.OutOrStdout(), "Added %s to %s as version %d\n", args[1], b.Name, v.Manifest.Height)
 				return nil
 			})
@@ -275,8 +276,11 @@ func bucketCatCmd(g *globals) *cobra.Command {
 
 func edit(g *globals, cmd *cobra.Command, name string, f func(*bucket.Tx) error) error {
 	return g.withBucket(name, func(_ *app.Store, b *bucket.Bucket) error {
-		_, err := b.Edit(cmd.Context(), f)
-		return err
+		if _, err := b.Edit(cmd.Context(), f); err != nil {
+			return err
+		}
+		g.notifyDaemon(cmd.Context(), b.ID.String())
+		return nil
 	})
 }
 
@@ -420,6 +424,7 @@ func bucketRestoreCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				g.notifyDaemon(cmd.Context(), b.ID.String())
 				fmt.Fprintf(cmd.OutOrStdout(), "Restored %s from version %s as version %d\n", args[1], sel, v.Manifest.Height)
 				return nil
 			})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jax-desktop/jax/app"
 	"github.com/jax-desktop/jax/store/bucket"
+	"github.com/jax-desktop/jax/store/db"
 	"github.com/jax-desktop/jax/store/identity"
 	"github.com/jax-desktop/jax/store/tree"
 )
@@ -42,19 +43,25 @@ const (
 	exitNotSetUp = 3
 	exitNotFound = 4
 	exitDamaged  = 5
+	exitNoDaemon = 6
 )
 
 // explain maps an error to the message and exit code a user sees.
 func explain(err error) (string, int) {
 	var usage usageError
+	var remote *app.RemoteError
 	switch {
+	case errors.As(err, &remote) && remote.Code == "not_found":
+		return err.Error(), exitNotFound
 	case errors.As(err, &usage):
 		return err.Error(), exitUsage
 	case errors.Is(err, identity.ErrNone):
 		return err.Error(), exitNotSetUp
+	case errors.Is(err, app.ErrNoDaemon):
+		return err.Error(), exitNoDaemon
 	case errors.Is(err, bucket.ErrNoBucket):
 		return err.Error() + " (see 'jax bucket list')", exitNotFound
-	case errors.Is(err, tree.ErrNotFound):
+	case errors.Is(err, tree.ErrNotFound), errors.Is(err, db.ErrNotFound):
 		return err.Error(), exitNotFound
 	case errors.Is(err, bucket.ErrDamaged), errors.Is(err, bucket.ErrBadManifest), errors.Is(err, bucket.ErrBadTree):
 		return err.Error() + " (run 'jax bucket check' to see all damage)", exitDamaged
@@ -81,7 +88,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", "", "keep all data under this directory (default: $JAX_HOME, else XDG dirs)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(initCmd(g), bucketCmd(g))
+	root.AddCommand(initCmd(g), bucketCmd(g), daemonCmd(g), statusCmd(g), mountCmd(g))
 	return root
 }
 

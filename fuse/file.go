@@ -1,0 +1,489 @@
+package fuse
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	gofuse "github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+
+	"github.com/jax-desktop/jax/store/bucket"
+	"github.com/jax-desktop/jax/store/merge"
+	"github.com/jax-desktop/jax/store/tree"
+)
+
+// openFile is the state shared by every open handle of one file: a reader of
+// the stored contents and, once something writes, a staging file on local
+// disk holding the whole new contents until they are committed.
+type openFile struct {
+	id tree.ID
+
+	// Guarded by FS.mu.
+	refs       int
+	writers    int         // handles open for writing
+	path       string      // last known path, to recreate the file if sync deleted it
+	unlinked   bool        // removed through this mount: commits are dropped
+	entry      *tree.Entry // last entry seen, for the mode of a recreated file
+	appliedGen uint64      // newest staging generation put in the working tree
+
+	// Readable without locks (getattr must not wait for a commit).
+	staged     atomic.Bool // staging holds the contents
+	size       atomic.Int64
+	mtime      atomic.Int64
+	stagedFrom atomic.Pointer[tree.Entry] // stored contents the staging file matches when clean
+
+	mu        sync.Mutex // guards the fields below; never held while taking FS.mu
+	staging   *os.File
+	gen       uint64 // bumped on every change to staging
+	committed uint64 // gen last stored as chunks
+	reader    *bucket.FileReader
+	readerOf  *tree.Entry
+	offs      []int64 // start of each chunk of readerOf
+}
+
+// handle is one open file description.
+type handle struct {
+	of    *openFile
+	write bool
+}
+
+// openLocked registers a handle on n. Callers hold fsys.mu.
+func (n *node) openLocked(e *tree.Entry, flags uint32) *handle {
+	f := n.fsys
+	of := n.of
+	if of == nil {
+		of = &openFile{id: n.id}
+		n.of = of
+		f.open[of] = struct{}{}
+	}
+	of.refs++
+	h := &handle{of: of, write: flags&syscall.O_ACCMODE != syscall.O_RDONLY}
+	if h.write {
+		of.writers++
+	}
+	of.entry = e
+	if p := f.work.Path(n.id); p != "" {
+		of.path = p
+	}
+	return h
+}
+
+func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	f := n.fsys
+	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	trunc := write && flags&syscall.O_TRUNC != 0
+	if f.opt.ReadOnly && (write || flags&syscall.O_TRUNC != 0) {
+		return nil, 0, syscall.EROFS
+	}
+	f.mu.Lock()
+	e := f.work.Get(n.id)
+	if e == nil {
+		f.mu.Unlock()
+		return nil, 0, syscall.ENOENT
+	}
+	if e.Kind == tree.Dir {
+		f.mu.Unlock()
+		return nil, 0, syscall.EISDIR
+	}
+	h := n.openLocked(e, flags)
+	f.mu.Unlock()
+	if trunc {
+		if errno := n.truncateStaging(h.of, e, 0); errno != 0 {
+			n.Release(ctx, h)
+			return nil, 0, errno
+		}
+	}
+	var fuseFlags uint32
+	if !write {
+		// Pages stay valid across opens: every change that does not come
+		// through the kernel is invalidated explicitly.
+		fuseFlags = gofuse.FOPEN_KEEP_CACHE
+	}
+	return h, fuseFlags, 0
+}
+
+// current returns the file's entry and path. It takes fsys.mu.
+func (n *node) current() (*tree.Entry, string) {
+	f := n.fsys
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, _ := n.entry()
+	p := f.work.Path(n.id)
+	if n.of != nil {
+		if p == "" {
+			p = n.of.path
+		} else {
+			n.of.path = p // follows local renames, for recreating the file
+		}
+	}
+	return e, p
+}
+
+// dropStaleLocked forgets a clean staging file whose contents were replaced
+// in the tree (by a merge or sync). Callers hold of.mu.
+func (of *openFile) dropStaleLocked(e *tree.Entry) {
+	if of.staging == nil || of.gen != of.committed || e == nil {
+		return
+	}
+	if sf := of.stagedFrom.Load(); sf != nil && !sf.SameData(e) {
+		of.staging.Close()
+		of.staging = nil
+		of.staged.Store(false)
+	}
+}
+
+// stageLocked makes sure the staging file exists, filled with e's contents
+// if fill. Callers hold of.mu.
+func (n *node) stageLocked(of *openFile, e *tree.Entry, path string, fill bool) syscall.Errno {
+	if of.staging != nil {
+		return 0
+	}
+	f := n.fsys
+	sf, err := os.CreateTemp(f.opt.StagingDir, "jax-stage-*")
+	if err != nil {
+		f.log.Error("create staging file", "path", path, "err", err)
+		return fs.ToErrno(err)
+	}
+	os.Remove(sf.Name()) // lives as long as the descriptor
+	size := int64(0)
+	if fill && e != nil && e.Size > 0 {
+		if _, err := f.b.NewReader(e, path).WriteTo(sf); err != nil {
+			sf.Close()
+			return f.readErrno(path, err)
+		}
+		size = e.Size
+	}
+	of.staging = sf
+	of.size.Store(size)
+	if e != nil {
+		of.mtime.Store(e.MTime)
+		of.stagedFrom.Store(e)
+	}
+	of.staged.Store(true)
+	return 0
+}
+
+// readErrno logs a failed read of stored data and maps it to an errno.
+func (f *FS) readErrno(path string, err error) syscall.Errno {
+	if errors.Is(err, bucket.ErrDamaged) {
+		f.log.Error("integrity check failed", "path", path, "err", err)
+	} else {
+		f.log.Error("read failed", "path", path, "err", err)
+	}
+	return syscall.EIO
+}
+
+func (n *node) handleOf(fh fs.FileHandle) *handle {
+	if h, ok := fh.(*handle); ok {
+		return h
+	}
+	return nil
+}
+
+func (n *node) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (gofuse.ReadResult, syscall.Errno) {
+	h := n.handleOf(fh)
+	if h == nil {
+		return nil, syscall.EBADF
+	}
+	of := h.of
+	e, path := n.current()
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	of.dropStaleLocked(e)
+	if of.staging != nil {
+		k, err := of.staging.ReadAt(dest, off)
+		if err != nil && err != io.EOF {
+			return nil, fs.ToErrno(err)
+		}
+		return gofuse.ReadResultData(dest[:k]), 0
+	}
+	if e == nil {
+		return nil, syscall.ENOENT
+	}
+	if of.reader == nil || !of.readerOf.SameData(e) {
+		of.reader, of.readerOf = n.fsys.b.NewReader(e, path), e
+		of.offs = make([]int64, len(e.Chunks))
+		var o int64
+		for i, c := range e.Chunks {
+			of.offs[i] = o
+			o += int64(c.Size)
+		}
+	}
+	k, errno := n.fsys.readChunks(of, path, dest, off)
+	if errno != 0 {
+		return nil, errno
+	}
+	return gofuse.ReadResultData(dest[:k]), 0
+}
+
+// readChunks fills dest from stored contents at off, one whole chunk at a
+// time through the chunk cache. Callers hold of.mu.
+func (f *FS) readChunks(of *openFile, path string, dest []byte, off int64) (int, syscall.Errno) {
+	e := of.readerOf
+	n := 0
+	for n < len(dest) && off < e.Size {
+		i := sort.Search(len(of.offs), func(i int) bool { return of.offs[i] > off }) - 1
+		c := e.Chunks[i]
+		data, ok := f.cache.get(c.Blob)
+		if !ok {
+			data = make([]byte, c.Size)
+			if _, err := of.reader.ReadAt(data, of.offs[i]); err != nil && !errors.Is(err, io.EOF) {
+				return n, f.readErrno(path, err)
+			}
+			f.cache.put(c.Blob, data)
+		}
+		m := copy(dest[n:], data[off-of.offs[i]:])
+		n += m
+		off += int64(m)
+	}
+	return n, 0
+}
+
+func (n *node) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	h := n.handleOf(fh)
+	if h == nil || !h.write {
+		return 0, syscall.EBADF
+	}
+	of := h.of
+	e, path := n.current()
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	of.dropStaleLocked(e)
+	if errno := n.stageLocked(of, e, path, true); errno != 0 {
+		return 0, errno
+	}
+	k, err := of.staging.WriteAt(data, off)
+	if k > 0 {
+		if end := off + int64(k); end > of.size.Load() {
+			of.size.Store(end)
+		}
+		of.mtime.Store(time.Now().UnixNano())
+		of.gen++
+	}
+	if err != nil {
+		return uint32(k), fs.ToErrno(err)
+	}
+	return uint32(k), 0
+}
+
+// truncateStaging cuts or extends the staged contents to size.
+func (n *node) truncateStaging(of *openFile, e *tree.Entry, size int64) syscall.Errno {
+	_, path := n.current()
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	of.dropStaleLocked(e)
+	if errno := n.stageLocked(of, e, path, size > 0); errno != 0 {
+		return errno
+	}
+	if err := of.staging.Truncate(size); err != nil {
+		return fs.ToErrno(err)
+	}
+	of.size.Store(size)
+	of.mtime.Store(time.Now().UnixNano())
+	of.gen++
+	return 0
+}
+
+// truncate sets a file's length (setattr), committing at once.
+func (n *node) truncate(ctx context.Context, size int64) syscall.Errno {
+	f := n.fsys
+	f.mu.Lock()
+	e, _ := n.entry()
+	if e == nil {
+		f.mu.Unlock()
+		return syscall.ENOENT
+	}
+	if e.Kind != tree.File {
+		f.mu.Unlock()
+		return syscall.EISDIR
+	}
+	h := n.openLocked(e, syscall.O_WRONLY)
+	f.mu.Unlock()
+	errno := n.truncateStaging(h.of, e, size)
+	if errno == 0 {
+		errno = f.commit(ctx, h.of)
+	}
+	if rerr := n.Release(ctx, h); errno == 0 {
+		errno = rerr
+	}
+	return errno
+}
+
+// commit stores the staged contents as chunks and puts them in the working
+// tree, scheduling a save.
+func (f *FS) commit(ctx context.Context, of *openFile) syscall.Errno {
+	of.mu.Lock()
+	if of.staging == nil || of.gen == of.committed {
+		of.mu.Unlock()
+		return 0
+	}
+	gen, size, mtime := of.gen, of.size.Load(), of.mtime.Load()
+	chunks, n, err := f.b.WriteData(ctx, io.NewSectionReader(of.staging, 0, size), nil)
+	if err != nil {
+		of.mu.Unlock()
+		f.log.Error("store file contents", "path", of.lastPath(f), "err", err)
+		return syscall.EIO
+	}
+	of.committed = gen
+	of.mu.Unlock()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gen <= of.appliedGen || of.unlinked {
+		return 0
+	}
+	of.appliedGen = gen
+	var ne *tree.Entry
+	if e := f.work.Get(of.id); e != nil {
+		if sf := of.stagedFrom.Load(); sf != nil && !e.SameData(sf) {
+			f.conflictCopyLocked(e)
+		}
+		ne = e.Clone()
+		ne.Chunks, ne.Size, ne.MTime = chunks, n, mtime
+		f.work.Put(ne)
+	} else {
+		// Deleted elsewhere (sync) while open here: the write wins, at the
+		// path the file last had.
+		mode := uint32(0o644)
+		if of.entry != nil {
+			mode = of.entry.Mode
+		}
+		tx := &bucket.Tx{Tree: f.work, Now: time.Now().UnixNano()}
+		ne, err = tx.PutFile(of.path, bucket.FileData{Chunks: chunks, Size: n, Mode: mode, MTime: mtime})
+		if err != nil {
+			f.log.Error("recreate file deleted elsewhere", "path", of.path, "err", err)
+			return syscall.EIO
+		}
+		if ne.ID != of.id { // keep the file's identity (and inode) for its open handles
+			f.work.Delete(ne.ID)
+			ne = ne.Clone()
+			ne.ID = of.id
+			f.work.Put(ne)
+		}
+		f.log.Warn("file deleted elsewhere while open; recreated", "path", of.path)
+	}
+	of.entry = ne
+	of.stagedFrom.Store(ne)
+	f.scheduleLocked()
+	return 0
+}
+
+// conflictCopyLocked keeps e, contents that arrived by sync while the file
+// was being written here, as a conflict copy beside it: the open file keeps
+// its name for the writer. Callers hold f.mu.
+func (f *FS) conflictCopyLocked(e *tree.Entry) {
+	name := merge.ConflictName(e.Name, f.base.Manifest.DeviceName(e.Rev.Device), e.MTime, e.DataHash())
+	if f.work.Child(e.Parent, name) != nil {
+		return // the same contents were kept already
+	}
+	c := e.Clone()
+	c.ID, c.Name = tree.NewID(), name
+	f.work.Put(c)
+	f.log.Warn("file changed elsewhere while open for writing; kept the other version as a copy",
+		"path", f.work.Path(e.ID), "copy", name)
+}
+
+// lastPath is the file's last known path, for messages.
+func (of *openFile) lastPath(f *FS) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return of.path
+}
+
+func (n *node) Flush(ctx context.Context, fh fs.FileHandle) syscall.Errno {
+	h := n.handleOf(fh)
+	if h == nil || !h.write {
+		return 0
+	}
+	return n.fsys.commit(ctx, h.of)
+}
+
+// Fsync commits and saves a new version at once.
+func (n *node) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
+	f := n.fsys
+	if h := n.handleOf(fh); h != nil && h.write {
+		if errno := f.commit(ctx, h.of); errno != 0 {
+			return errno
+		}
+	}
+	if f.opt.ReadOnly {
+		return 0
+	}
+	inv, err := f.save(ctx)
+	// Not from inside this request: the kernel could wait on it.
+	go f.invalidate(inv)
+	if err != nil {
+		f.log.Error("save failed", "err", err)
+		return syscall.EIO
+	}
+	return 0
+}
+
+func (n *node) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno {
+	h := n.handleOf(fh)
+	if h == nil {
+		return 0
+	}
+	f := n.fsys
+	var errno syscall.Errno
+	if h.write {
+		errno = f.commit(ctx, h.of)
+	}
+	f.mu.Lock()
+	of := h.of
+	of.refs--
+	if h.write {
+		of.writers--
+	}
+	last := of.refs == 0
+	if last {
+		if n.of == of {
+			n.of = nil
+		}
+		delete(f.open, of)
+	}
+	f.mu.Unlock()
+	if last {
+		of.mu.Lock()
+		if of.staging != nil {
+			of.staging.Close()
+			of.staging = nil
+		}
+		of.staged.Store(false)
+		of.mu.Unlock()
+	}
+	return errno
+}
+
+// Allocate reserves or punches space in the staged contents.
+func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size uint64, mode uint32) syscall.Errno {
+	h := n.handleOf(fh)
+	if h == nil || !h.write {
+		return syscall.EBADF
+	}
+	of := h.of
+	e, path := n.current()
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	of.dropStaleLocked(e)
+	if errno := n.stageLocked(of, e, path, true); errno != 0 {
+		return errno
+	}
+	if err := unix.Fallocate(int(of.staging.Fd()), mode, int64(off), int64(size)); err != nil {
+		return fs.ToErrno(err)
+	}
+	if end := int64(off + size); mode&unix.FALLOC_FL_KEEP_SIZE == 0 && end > of.size.Load() {
+		of.size.Store(end)
+	}
+	of.mtime.Store(time.Now().UnixNano())
+	of.gen++
+	return 0
+}

@@ -1,0 +1,367 @@
+package fuse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	gofuse "github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/jax-desktop/jax/store/bucket"
+	"github.com/jax-desktop/jax/store/merge"
+	"github.com/jax-desktop/jax/store/tree"
+)
+
+// Options configure one mount.
+type Options struct {
+	ReadOnly   bool          // EROFS on every mutation
+	CacheTTL   time.Duration // kernel entry/attr timeouts (default 60s)
+	CacheBytes int64         // bound on decrypted chunks cached in memory (default 100 MiB)
+	StagingDir string        // where per-handle write staging files live (must exist)
+	SaveDelay  time.Duration // coalescing delay before a save (default 200ms)
+	AllowOther bool
+	Log        *slog.Logger
+}
+
+// FS is one bucket served as a filesystem.
+type FS struct {
+	b        *bucket.Bucket
+	opt      Options
+	log      *slog.Logger
+	uid, gid uint32
+	root     *node
+	cache    *chunkCache
+
+	mu    sync.Mutex      // guards the fields below
+	base  *bucket.Version // the saved version the working tree started from
+	work  *tree.Snapshot  // base's tree plus unsaved local changes
+	dirty bool            // work holds changes not yet saved
+	timer *time.Timer     // pending coalesced save, or nil
+	open  map[*openFile]struct{}
+
+	nodesMu sync.Mutex // guards nodes; taken last
+	nodes   map[tree.ID]*node
+
+	mountMu sync.Mutex // guards server, dir
+	server  *gofuse.Server
+	dir     string
+}
+
+// New returns a filesystem over b, starting at its current version.
+func New(b *bucket.Bucket, opt Options) (*FS, error) {
+	if opt.CacheTTL == 0 {
+		opt.CacheTTL = 60 * time.Second
+	}
+	if opt.CacheBytes == 0 {
+		opt.CacheBytes = 100 << 20
+	}
+	if opt.SaveDelay == 0 {
+		opt.SaveDelay = 200 * time.Millisecond
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.StagingDir == "" {
+		return nil, errors.New("mount: no staging directory given")
+	}
+	if st, err := os.Stat(opt.StagingDir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("mount: staging directory %s is not usable: %v", opt.StagingDir, err)
+	}
+	v, err := b.Current()
+	if err != nil {
+		return nil, fmt.Errorf("mount bucket %s: %w", b.Name, err)
+	}
+	f := &FS{b: b, opt: opt, log: opt.Log.With("bucket", b.Name), uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		base: v, work: v.Tree.Clone(), open: map[*openFile]struct{}{}, nodes: map[tree.ID]*node{}}
+	f.cache = newChunkCache(opt.CacheBytes)
+	f.root = &node{fsys: f, id: tree.Root}
+	f.nodes[tree.Root] = f.root
+	return f, nil
+}
+
+// Mount mounts the filesystem on dir and serves it in the background.
+func (f *FS) Mount(dir string) error {
+	f.mountMu.Lock()
+	defer f.mountMu.Unlock()
+	if f.server != nil {
+		return fmt.Errorf("bucket %s is already mounted on %s", f.b.Name, f.dir)
+	}
+	if err := prepareMountPoint(dir); err != nil {
+		return fmt.Errorf("mount bucket %s: %w", f.b.Name, err)
+	}
+	ttl := f.opt.CacheTTL
+	var neg time.Duration
+	opts := &fs.Options{
+		MountOptions: gofuse.MountOptions{
+			FsName:      "jax",
+			Name:        "jax",
+			Options:     []string{"default_permissions"},
+			AllowOther:  f.opt.AllowOther,
+			DirectMount: os.Geteuid() == 0,
+			MaxWrite:    1 << 20,
+		},
+		EntryTimeout:    &ttl,
+		AttrTimeout:     &ttl,
+		NegativeTimeout: &neg,
+		NullPermissions: true,
+		UID:             f.uid,
+		GID:             f.gid,
+		RootStableAttr:  &fs.StableAttr{Ino: 1},
+	}
+	if f.opt.ReadOnly {
+		opts.MountOptions.Options = append(opts.MountOptions.Options, "ro")
+	}
+	srv, err := fs.Mount(dir, f.root, opts)
+	if err != nil {
+		return fmt.Errorf("mount bucket %s on %s: %w", f.b.Name, dir, err)
+	}
+	f.server, f.dir = srv, dir
+	return nil
+}
+
+// Unmount saves pending changes, then unmounts, lazily if the mount is busy.
+func (f *FS) Unmount() error {
+	ferr := f.Flush(context.Background())
+	f.mountMu.Lock()
+	defer f.mountMu.Unlock()
+	if f.server == nil {
+		return ferr
+	}
+	srv, dir := f.server, f.dir
+	f.server, f.dir = nil, ""
+	if err := srv.Unmount(); err != nil {
+		f.log.Warn("unmount failed, detaching lazily", "dir", dir, "err", err)
+		if err := lazyUnmount(dir); err != nil {
+			return errors.Join(ferr, err)
+		}
+	}
+	// Handles the kernel released while unmounting may have committed more.
+	return errors.Join(ferr, f.Flush(context.Background()))
+}
+
+// ErrMountPointBusy means the mount point has files in it.
+var ErrMountPointBusy = errors.New("mount point is not empty")
+
+// prepareMountPoint cleans up a mount left dead by a crash ("transport
+// endpoint is not connected") and refuses a non-empty directory.
+func prepareMountPoint(dir string) error {
+	_, err := os.Stat(dir)
+	if errors.Is(err, syscall.ENOTCONN) {
+		if err := lazyUnmount(dir); err != nil {
+			return fmt.Errorf("clean up dead mount on %s: %w", dir, err)
+		}
+		_, err = os.Stat(dir)
+	}
+	if err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("%s: %w", dir, ErrMountPointBusy)
+	}
+	return nil
+}
+
+// lazyUnmount detaches a mount now and lets the kernel finish it when the
+// last user leaves.
+func lazyUnmount(dir string) error {
+	out, err := exec.Command("fusermount3", "-uz", dir).CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	out2, err2 := exec.Command("umount", "-l", dir).CombinedOutput()
+	if err2 == nil {
+		return nil
+	}
+	return fmt.Errorf("unmount %s: %w (%s); %w (%s)", dir, err, bytes.TrimSpace(out), err2, bytes.TrimSpace(out2))
+}
+
+// Version returns the saved version the mount is on.
+func (f *FS) Version() *bucket.Version {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.base
+}
+
+// Flush commits what open files hold and saves pending changes now.
+func (f *FS) Flush(ctx context.Context) error {
+	f.mu.Lock()
+	ofs := make([]*openFile, 0, len(f.open))
+	for of := range f.open {
+		ofs = append(ofs, of)
+	}
+	f.mu.Unlock()
+	var errs []error
+	for _, of := range ofs {
+		if errno := f.commit(ctx, of); errno != 0 {
+			errs = append(errs, fmt.Errorf("commit %s: %w", of.lastPath(f), errno))
+		}
+	}
+	inv, err := f.save(ctx)
+	f.invalidate(inv)
+	return errors.Join(append(errs, err)...)
+}
+
+// Update moves the mount to a new head that arrived by sync: unsaved local
+// changes are merged with it, and the kernel forgets what changed.
+//
+// The bucket's recorded head is authoritative, not v: by the time Update
+// runs, a save from this mount may already have merged v into a newer head,
+// and switching back to v would drop that save.
+func (f *FS) Update(ctx context.Context, v *bucket.Version) error {
+	f.mu.Lock()
+	before := f.work
+	var err error
+	if f.opt.ReadOnly {
+		var cur *bucket.Version
+		if cur, err = f.b.Current(); err == nil {
+			f.base, f.work, f.dirty = cur, cur.Tree.Clone(), false
+		}
+	} else {
+		f.dirty = true // even with no local change, Save merges in the moved head
+		err = f.saveLocked(ctx)
+	}
+	inv := diffTrees(before, f.work)
+	f.mu.Unlock()
+	f.invalidate(inv)
+	return err
+}
+
+// schedule arms the coalesced save. Callers hold f.mu.
+func (f *FS) scheduleLocked() {
+	f.dirty = true
+	if f.timer == nil {
+		f.timer = time.AfterFunc(f.opt.SaveDelay, func() {
+			inv, err := f.save(context.Background())
+			if err != nil {
+				f.log.Error("save failed", "err", err)
+			}
+			f.invalidate(inv)
+		})
+	}
+}
+
+func (f *FS) stopTimerLocked() {
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+}
+
+// save saves the working tree if it changed and returns what the kernel must
+// forget because the save merged in changes from elsewhere.
+func (f *FS) save(ctx context.Context) (invalidation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	before := f.work
+	err := f.saveLocked(ctx)
+	return diffTrees(before, f.work), err
+}
+
+func (f *FS) saveLocked(ctx context.Context) error {
+	f.stopTimerLocked()
+	if !f.dirty || f.opt.ReadOnly {
+		return nil
+	}
+	res, err := f.b.Save(ctx, f.base, f.work, merge.Options{})
+	if err != nil {
+		return fmt.Errorf("save bucket %s: %w", f.b.Name, err)
+	}
+	f.base, f.work, f.dirty = res.Version, res.Version.Tree.Clone(), false
+	if len(res.Conflicts) > 0 {
+		f.log.Warn("merged with conflicts", "conflicts", len(res.Conflicts), "version", res.Version.Link.Short())
+	}
+	return nil
+}
+
+// entryRef names a directory entry by parent and name.
+type entryRef struct {
+	parent tree.ID
+	name   string
+}
+
+// invalidation is what the kernel must forget after the tree changed under it.
+type invalidation struct {
+	entries []entryRef
+	content []tree.ID
+}
+
+// diffTrees lists the names and contents that differ between two trees,
+// ignoring Rev stamps (which the kernel never sees).
+func diffTrees(a, b *tree.Snapshot) invalidation {
+	var inv invalidation
+	if a == b {
+		return inv
+	}
+	a.Each(func(ea *tree.Entry) {
+		eb := b.Get(ea.ID)
+		switch {
+		case eb == nil:
+			inv.entries = append(inv.entries, entryRef{ea.Parent, ea.Name})
+			inv.content = append(inv.content, ea.ID)
+		default:
+			if ea.ID != tree.Root && !ea.SamePlace(eb) {
+				inv.entries = append(inv.entries, entryRef{ea.Parent, ea.Name}, entryRef{eb.Parent, eb.Name})
+			}
+			if !ea.SameContent(eb) || ea.Kind != eb.Kind {
+				inv.content = append(inv.content, ea.ID)
+			}
+		}
+	})
+	b.Each(func(eb *tree.Entry) {
+		if a.Get(eb.ID) == nil {
+			inv.entries = append(inv.entries, entryRef{eb.Parent, eb.Name})
+		}
+	})
+	return inv
+}
+
+// invalidate tells the kernel to drop cached names, attributes and pages.
+// It must not be called holding f.mu, nor from a FUSE request handler
+// (the kernel may wait on that request while serving the notification).
+func (f *FS) invalidate(inv invalidation) {
+	if len(inv.entries) == 0 && len(inv.content) == 0 {
+		return
+	}
+	f.mountMu.Lock()
+	mounted := f.server != nil
+	f.mountMu.Unlock()
+	if !mounted {
+		return
+	}
+	type ent struct {
+		n    *node
+		name string
+	}
+	var ents []ent
+	var content []*node
+	f.nodesMu.Lock()
+	for _, e := range inv.entries {
+		if n := f.nodes[e.parent]; n != nil {
+			ents = append(ents, ent{n, e.name})
+		}
+	}
+	for _, id := range inv.content {
+		if n := f.nodes[id]; n != nil {
+			content = append(content, n)
+		}
+	}
+	f.nodesMu.Unlock()
+	for _, n := range content {
+		n.NotifyContent(0, 0)
+	}
+	for _, e := range ents {
+		e.n.NotifyEntry(e.name)
+	}
+}

@@ -1,0 +1,426 @@
+// Package manager keeps the FUSE mounts of buckets alive and in step with
+// sync: mount configs in the database, start and stop with the platform's
+// unmount fallbacks, auto-mount at start-up, stale mount clean-up, and
+// merging each new version that sync brings into the live mounts.
+//
+// Lock order: Manager.mu, then nothing (FS calls are made without it held,
+// except Stop/Start bookkeeping).
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/jax-desktop/jax/fuse"
+	"github.com/jax-desktop/jax/store/bucket"
+	"github.com/jax-desktop/jax/store/db"
+)
+
+// Limits for mount settings: refused with a reason outside them.
+const (
+	MaxCacheSizeMB  = 64 << 10 // 64 GiB
+	MaxCacheTTLSecs = 86400
+)
+
+var (
+	// ErrRunning means the mount is already running.
+	ErrRunning = errors.New("mount is already running")
+	// ErrNotEmpty means the mount point holds files.
+	ErrNotEmpty = errors.New("mount point is not empty")
+	// ErrInUse means another filesystem is mounted there.
+	ErrInUse = errors.New("mount point is in use by another filesystem")
+)
+
+// Event is something subscribers (tray, notifications, tests) hear about.
+type Event struct {
+	Kind     string `json:"kind"` // status, invalidated, conflict, error
+	MountID  string `json:"mount_id,omitempty"`
+	BucketID string `json:"bucket_id,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Path     string `json:"path,omitempty"`      // conflict: the file that kept its name
+	CopyPath string `json:"copy_path,omitempty"` // conflict: the copy, absolute in the mount
+	Message  string `json:"message,omitempty"`
+}
+
+// Manager runs the mounts of one data dir.
+type Manager struct {
+	db      *db.DB
+	buckets *bucket.Store
+	staging string
+	log     *slog.Logger
+
+	mu   sync.Mutex // guards live and subs
+	live map[string]*liveMount
+	subs map[chan Event]struct{}
+}
+
+type liveMount struct {
+	cfg db.Mount
+	fs  *fuse.FS
+	b   *bucket.Bucket
+}
+
+// New returns a manager; staging is a directory for write staging files.
+func New(d *db.DB, buckets *bucket.Store, staging string, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{db: d, buckets: buckets, staging: staging, log: log,
+		live: map[string]*liveMount{}, subs: map[chan Event]struct{}{}}
+}
+
+// Settings are the user-chosen parts of a mount config.
+type Settings struct {
+	MountPoint   string
+	AutoMount    bool
+	ReadOnly     bool
+	Enabled      bool
+	CacheSizeMB  int
+	CacheTTLSecs int
+}
+
+// DefaultSettings are the seed's defaults.
+func DefaultSettings(mountPoint string) Settings {
+	return Settings{MountPoint: mountPoint, Enabled: true, CacheSizeMB: 100, CacheTTLSecs: 60}
+}
+
+// Validate refuses settings that cannot work, with the reason.
+func (s Settings) Validate() error {
+	switch {
+	case s.MountPoint == "":
+		return errors.New("a mount point is required")
+	case !filepath.IsAbs(s.MountPoint):
+		return fmt.Errorf("mount point %q must be an absolute path", s.MountPoint)
+	case s.CacheSizeMB < 1 || s.CacheSizeMB > MaxCacheSizeMB:
+		return fmt.Errorf("cache size must be between 1 and %d MB, not %d", MaxCacheSizeMB, s.CacheSizeMB)
+	case s.CacheTTLSecs < 0 || s.CacheTTLSecs > MaxCacheTTLSecs:
+		return fmt.Errorf("cache TTL must be between 0 and %d seconds, not %d", MaxCacheTTLSecs, s.CacheTTLSecs)
+	}
+	return nil
+}
+
+// prepareMountPoint creates a missing mount point and refuses one that is
+// not an empty directory.
+func prepareMountPoint(p string) error {
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(p, 0o700)
+	}
+	if err != nil {
+		return fmt.Errorf("mount point %s: %w", p, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("mount point %s is not a directory", p)
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return fmt.Errorf("mount point %s: %w", p, err)
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("%w: %s holds %d entries; choose an empty folder", ErrNotEmpty, p, len(ents))
+	}
+	return nil
+}
+
+// Create stores a new mount config for a bucket (name or id).
+func (m *Manager) Create(ctx context.Context, bucketRef string, s Settings) (db.Mount, error) {
+	s.MountPoint = filepath.Clean(s.MountPoint)
+	if err := s.Validate(); err != nil {
+		return db.Mount{}, err
+	}
+	b, err := m.buckets.Open(bucketRef)
+	if err != nil {
+		return db.Mount{}, err
+	}
+	if err := cleanStale(s.MountPoint, m.log); err != nil {
+		return db.Mount{}, err
+	}
+	if err := prepareMountPoint(s.MountPoint); err != nil {
+		return db.Mount{}, err
+	}
+	cfg := db.Mount{ID: uuid.NewString(), BucketID: b.ID.String(), MountPoint: s.MountPoint, Enabled: s.Enabled,
+		AutoMount: s.AutoMount, ReadOnly: s.ReadOnly, CacheSizeMB: s.CacheSizeMB, CacheTTLSecs: s.CacheTTLSecs}
+	if err := m.db.AddMount(cfg); err != nil {
+		return db.Mount{}, err
+	}
+	return m.db.Mount(cfg.ID)
+}
+
+// Get returns one mount config with its status.
+func (m *Manager) Get(id string) (db.Mount, error) { return m.db.Mount(id) }
+
+// List returns every mount config.
+func (m *Manager) List() ([]db.Mount, error) { return m.db.Mounts() }
+
+// Update changes a mount's settings. A running mount keeps running; new
+// settings apply the next time it starts.
+func (m *Manager) Update(id string, s Settings) (db.Mount, error) {
+	cfg, err := m.db.Mount(id)
+	if err != nil {
+		return cfg, err
+	}
+	s.MountPoint = filepath.Clean(s.MountPoint)
+	if err := s.Validate(); err != nil {
+		return cfg, err
+	}
+	if s.MountPoint != cfg.MountPoint {
+		if m.running(id) {
+			return cfg, errors.New("stop the mount before moving it to another folder")
+		}
+		if err := prepareMountPoint(s.MountPoint); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.MountPoint, cfg.AutoMount, cfg.ReadOnly, cfg.Enabled = s.MountPoint, s.AutoMount, s.ReadOnly, s.Enabled
+	cfg.CacheSizeMB, cfg.CacheTTLSecs = s.CacheSizeMB, s.CacheTTLSecs
+	if err := m.db.UpdateMount(cfg); err != nil {
+		return cfg, err
+	}
+	return m.db.Mount(id)
+}
+
+// Delete stops a mount if it runs and removes its config.
+func (m *Manager) Delete(ctx context.Context, id string) error {
+	if _, err := m.db.Mount(id); err != nil {
+		return err
+	}
+	if m.running(id) {
+		if err := m.Stop(ctx, id); err != nil {
+			return err
+		}
+	}
+	return m.db.DeleteMount(id)
+}
+
+func (m *Manager) running(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live[id] != nil
+}
+
+func (m *Manager) setStatus(cfg db.Mount, status, msg string) {
+	if err := m.db.SetMountStatus(cfg.ID, status, msg); err != nil {
+		m.log.Error("record mount status", "mount", cfg.ID, "err", err)
+	}
+	m.emit(Event{Kind: "status", MountID: cfg.ID, BucketID: cfg.BucketID, Status: status, Message: msg})
+}
+
+// Start mounts one config. A failure leaves status error with the reason.
+func (m *Manager) Start(ctx context.Context, id string) error {
+	cfg, err := m.db.Mount(id)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.live[id] != nil {
+		m.mu.Unlock()
+		return fmt.Errorf("%s: %w", cfg.MountPoint, ErrRunning)
+	}
+	m.live[id] = &liveMount{cfg: cfg} // reserves the slot against a second Start
+	m.mu.Unlock()
+	m.setStatus(cfg, db.StatusStarting, "")
+	lm, err := m.start(cfg)
+	m.mu.Lock()
+	if err != nil {
+		delete(m.live, id)
+	} else {
+		m.live[id] = lm
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Warn("mount failed", "mount", cfg.MountPoint, "err", err)
+		m.setStatus(cfg, db.StatusError, err.Error())
+		return err
+	}
+	m.setStatus(cfg, db.StatusRunning, "")
+	return nil
+}
+
+func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
+	b, err := m.buckets.Open(cfg.BucketID)
+	if errors.Is(err, bucket.ErrNoBucket) {
+		return nil, fmt.Errorf("the bucket of this mount (%s) no longer exists on this device", cfg.BucketID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := cleanStale(cfg.MountPoint, m.log); err != nil {
+		return nil, err
+	}
+	if err := prepareMountPoint(cfg.MountPoint); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		return nil, errors.New("FUSE is not available: /dev/fuse is missing (install fuse3 and load the fuse module)")
+	}
+	staging := filepath.Join(m.staging, cfg.ID)
+	if err := os.MkdirAll(staging, 0o700); err != nil {
+		return nil, err
+	}
+	fs, err := fuse.New(b, fuse.Options{
+		ReadOnly: cfg.ReadOnly, CacheTTL: seconds(cfg.CacheTTLSecs), CacheBytes: int64(cfg.CacheSizeMB) << 20,
+		StagingDir: staging, Log: m.log.With("mount", cfg.MountPoint),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Mount(cfg.MountPoint); err != nil {
+		return nil, fmt.Errorf("mount %s: %w", cfg.MountPoint, err)
+	}
+	return &liveMount{cfg: cfg, fs: fs, b: b}, nil
+}
+
+// Stop saves pending changes and unmounts.
+func (m *Manager) Stop(ctx context.Context, id string) error {
+	m.mu.Lock()
+	lm := m.live[id]
+	m.mu.Unlock()
+	if lm == nil || lm.fs == nil {
+		cfg, err := m.db.Mount(id)
+		if err != nil {
+			return err
+		}
+		if cfg.Status != db.StatusStopped && lm == nil {
+			m.setStatus(cfg, db.StatusStopped, "")
+		}
+		return nil
+	}
+	m.setStatus(lm.cfg, db.StatusStopping, "")
+	if err := lm.fs.Unmount(); err != nil {
+		m.setStatus(lm.cfg, db.StatusError, err.Error())
+		return err
+	}
+	m.mu.Lock()
+	delete(m.live, id)
+	m.mu.Unlock()
+	m.setStatus(lm.cfg, db.StatusStopped, "")
+	return nil
+}
+
+// StopAll stops every running mount (at shutdown), returning the first error.
+func (m *Manager) StopAll(ctx context.Context) error {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.live))
+	for id := range m.live {
+		ids = append(ids, id)
+	}
+	m.mu.Unlock()
+	var first error
+	for _, id := range ids {
+		if err := m.Stop(ctx, id); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// StartAuto starts every enabled auto-mount, concurrently; a failure marks
+// that mount error and does not hold up the others.
+func (m *Manager) StartAuto(ctx context.Context) {
+	cfgs, err := m.db.Mounts()
+	if err != nil {
+		m.log.Error("list mounts", "err", err)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, c := range cfgs {
+		if !c.Enabled || !c.AutoMount {
+			continue
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			m.Start(ctx, id) // records its own error
+		}(c.ID)
+	}
+	wg.Wait()
+}
+
+// FS returns a live mount's filesystem, or nil.
+func (m *Manager) FS(id string) *fuse.FS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if lm := m.live[id]; lm != nil {
+		return lm.fs
+	}
+	return nil
+}
+
+// OnBucketSynced brings a bucket's new version into each of its live mounts:
+// unsaved local changes are merged, never dropped, the kernel cache is
+// invalidated for what changed, and subscribers hear of it and of every
+// conflict copy made.
+func (m *Manager) OnBucketSynced(ctx context.Context, bucketID string) {
+	m.mu.Lock()
+	var mounts []*liveMount
+	for _, lm := range m.live {
+		if lm.cfg.BucketID == bucketID && lm.fs != nil {
+			mounts = append(mounts, lm)
+		}
+	}
+	m.mu.Unlock()
+	for _, lm := range mounts {
+		before, _ := m.db.Conflicts(bucketID, false)
+		seen := map[int64]bool{}
+		for _, c := range before {
+			seen[c.ID] = true
+		}
+		v, err := lm.b.Current()
+		if err == nil {
+			err = lm.fs.Update(ctx, v)
+		}
+		if err != nil {
+			m.log.Error("merge new version into mount", "mount", lm.cfg.MountPoint, "err", err)
+			m.emit(Event{Kind: "error", MountID: lm.cfg.ID, BucketID: bucketID, Message: err.Error()})
+			continue
+		}
+		after, _ := m.db.Conflicts(bucketID, false)
+		for i := len(after) - 1; i >= 0; i-- { // oldest first
+			c := after[i]
+			if seen[c.ID] || c.CopyPath == "" {
+				continue
+			}
+			m.log.Info("conflict copy made", "mount", lm.cfg.MountPoint, "path", c.Path, "copy", c.CopyPath, "kind", c.Kind)
+			m.emit(Event{Kind: "conflict", MountID: lm.cfg.ID, BucketID: bucketID,
+				Path: filepath.Join(lm.cfg.MountPoint, c.Path), CopyPath: filepath.Join(lm.cfg.MountPoint, c.CopyPath), Message: c.Kind})
+		}
+		m.emit(Event{Kind: "invalidated", MountID: lm.cfg.ID, BucketID: bucketID})
+	}
+}
+
+// Subscribe returns a channel of events and a function that ends the
+// subscription. A subscriber that does not keep up loses events, not the
+// manager's time.
+func (m *Manager) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 256)
+	m.mu.Lock()
+	m.subs[ch] = struct{}{}
+	m.mu.Unlock()
+	return ch, func() {
+		m.mu.Lock()
+		if _, ok := m.subs[ch]; ok {
+			delete(m.subs, ch)
+			close(ch)
+		}
+		m.mu.Unlock()
+	}
+}
+
+func (m *Manager) emit(e Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ch := range m.subs {
+		select {
+		case ch <- e:
+		default:
+			m.log.Warn("event subscriber too slow; event dropped", "kind", e.Kind)
+		}
+	}
+}

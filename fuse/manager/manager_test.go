@@ -1,0 +1,185 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jax-desktop/jax/store/blob"
+	"github.com/jax-desktop/jax/store/bucket"
+	"github.com/jax-desktop/jax/store/db"
+	"github.com/jax-desktop/jax/store/identity"
+	"github.com/jax-desktop/jax/store/merge"
+)
+
+func setup(t *testing.T) (*Manager, *bucket.Store) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Getuid() != 0 {
+		t.Skip("needs root and /dev/fuse (CI runs as root)")
+	}
+	dir := t.TempDir()
+	d, err := db.Open(filepath.Join(dir, "jax.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, _ := blob.Open(filepath.Join(dir, "blobs"))
+	id, _ := identity.Generate()
+	s := bucket.NewStore(d, blobs, id, "laptop", filepath.Join(dir, "locks"), nil)
+	m := New(d, s, filepath.Join(dir, "staging"), nil)
+	t.Cleanup(func() { m.StopAll(context.Background()); d.Close() })
+	return m, s
+}
+
+func TestCreateValidates(t *testing.T) {
+	m, s := setup(t)
+	ctx := context.Background()
+	s.Create(ctx, "docs")
+	mp := filepath.Join(t.TempDir(), "a", "b")
+	if _, err := m.Create(ctx, "nope", DefaultSettings(mp)); !errors.Is(err, bucket.ErrNoBucket) {
+		t.Fatalf("unknown bucket: %v", err)
+	}
+	cfg, err := m.Create(ctx, "docs", DefaultSettings(mp))
+	if err != nil || cfg.CacheSizeMB != 100 || cfg.CacheTTLSecs != 60 || cfg.Status != db.StatusStopped {
+		t.Fatalf("create: %+v %v", cfg, err)
+	}
+	if fi, err := os.Stat(mp); err != nil || !fi.IsDir() {
+		t.Fatal("missing mount point not created")
+	}
+	if _, err := m.Create(ctx, "docs", DefaultSettings(mp)); !errors.Is(err, db.ErrMountPointTaken) {
+		t.Fatalf("same mount point twice: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := m.Create(ctx, "docs", DefaultSettings(file)); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("file as mount point: %v", err)
+	}
+	bad := DefaultSettings(filepath.Join(t.TempDir(), "x"))
+	bad.CacheSizeMB = 0
+	if _, err := m.Create(ctx, "docs", bad); err == nil {
+		t.Fatal("cache size 0 accepted")
+	}
+	bad.CacheSizeMB, bad.CacheTTLSecs = 100, -1
+	if _, err := m.Create(ctx, "docs", bad); err == nil {
+		t.Fatal("negative TTL accepted")
+	}
+}
+
+func TestStartStopAutoAndErrors(t *testing.T) {
+	m, s := setup(t)
+	ctx := context.Background()
+	s.Create(ctx, "docs")
+	s.Create(ctx, "gone")
+	var ids []string
+	for _, name := range []string{"docs", "docs", "gone"} {
+		st := DefaultSettings(filepath.Join(t.TempDir(), name))
+		st.AutoMount = true
+		cfg, err := m.Create(ctx, name, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, cfg.ID)
+	}
+	// The second mount point is taken by another filesystem; the third
+	// mount's bucket is deleted.
+	second, _ := m.Get(ids[1])
+	if err := syscall.Mount("tmpfs", second.MountPoint, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Unmount(second.MountPoint, 0)
+	third, _ := m.Get(ids[2])
+	s.DB.Exec("DELETE FROM buckets WHERE id = ?", third.BucketID)
+
+	events, cancel := m.Subscribe()
+	defer cancel()
+	m.StartAuto(ctx)
+	want := map[string]string{ids[0]: db.StatusRunning, ids[1]: db.StatusError, ids[2]: db.StatusError}
+	for id, st := range want {
+		cfg, _ := m.Get(id)
+		if cfg.Status != st {
+			t.Fatalf("mount %s: %s (%s), want %s", cfg.MountPoint, cfg.Status, cfg.ErrorMessage, st)
+		}
+	}
+	if c, _ := m.Get(ids[1]); !strings.Contains(c.ErrorMessage, "in use") {
+		t.Fatalf("in-use message: %q", c.ErrorMessage)
+	}
+	if c, _ := m.Get(ids[2]); !strings.Contains(c.ErrorMessage, "no longer exists") {
+		t.Fatalf("deleted bucket message: %q", c.ErrorMessage)
+	}
+	if err := m.Start(ctx, ids[0]); !errors.Is(err, ErrRunning) {
+		t.Fatalf("second start: %v", err)
+	}
+	sawRunning := false
+	for len(events) > 0 {
+		e := <-events
+		sawRunning = sawRunning || e.MountID == ids[0] && e.Status == db.StatusRunning
+	}
+	if !sawRunning {
+		t.Fatal("no running event")
+	}
+	if err := m.Delete(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if m.FS(ids[0]) != nil {
+		t.Fatal("deleted mount still live")
+	}
+}
+
+// A change from another device arrives while the mount has an unsaved edit
+// to the same file: both survive, one as a conflict copy, and subscribers
+// hear of it.
+func TestOnBucketSyncedMergesAndNotifies(t *testing.T) {
+	m, s := setup(t)
+	ctx := context.Background()
+	b, _ := s.Create(ctx, "docs")
+	b.Add(ctx, strings.NewReader("base"), "/r.txt", 0o644, 1, nil)
+	cfg, err := m.Create(ctx, "docs", DefaultSettings(filepath.Join(t.TempDir(), "docs")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx, cfg.ID); err != nil {
+		t.Fatal(err)
+	}
+	events, cancel := m.Subscribe()
+	defer cancel()
+	// Another writer (as sync would) makes a version from the same base.
+	base, _ := b.Current()
+	other := base.Tree.Clone()
+	data, size, _ := b.WriteData(ctx, strings.NewReader("remote edit"), nil)
+	e, _ := other.Lookup("/r.txt")
+	c := e.Clone()
+	c.Chunks, c.Size, c.MTime = data, size, time.Now().UnixNano()
+	other.Put(c)
+	if err := os.WriteFile(filepath.Join(cfg.MountPoint, "r.txt"), []byte("local edit"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Save(ctx, base, other, merge.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	m.OnBucketSynced(ctx, b.ID.String())
+
+	ents, _ := os.ReadDir(cfg.MountPoint)
+	var names []string
+	contents := map[string]bool{}
+	for _, e := range ents {
+		names = append(names, e.Name())
+		raw, _ := os.ReadFile(filepath.Join(cfg.MountPoint, e.Name()))
+		contents[string(raw)] = true
+	}
+	if !contents["local edit"] || !contents["remote edit"] || len(ents) != 2 {
+		t.Fatalf("after merge the mount holds %v with contents %v", names, contents)
+	}
+	var conflict, invalidated bool
+	for len(events) > 0 {
+		e := <-events
+		conflict = conflict || e.Kind == "conflict" && strings.Contains(e.CopyPath, "(conflict from")
+		invalidated = invalidated || e.Kind == "invalidated"
+	}
+	if !conflict || !invalidated {
+		t.Fatalf("events: conflict %v, invalidated %v", conflict, invalidated)
+	}
+}
