@@ -29,6 +29,10 @@ type Options struct {
 	SaveDelay  time.Duration // coalescing delay before a save (default 200ms)
 	AllowOther bool
 	Log        *slog.Logger
+	// OnSave, if set, hears of every version saved from changes made
+	// through the mount, so sync can offer it at once. It is called
+	// holding no lock of the filesystem.
+	OnSave func(*bucket.Version)
 }
 
 // FS is one bucket served as a filesystem.
@@ -229,13 +233,21 @@ func (f *FS) Update(ctx context.Context, v *bucket.Version) error {
 			f.base, f.work, f.dirty = cur, cur.Tree.Clone(), false
 		}
 	} else {
-		f.dirty = true // even with no local change, Save merges in the moved head
-		err = f.saveLocked(ctx)
+		var saved *bucket.Version
+		saved, err = f.saveLocked(ctx, true)
+		defer f.announce(saved)
 	}
 	inv := diffTrees(before, f.work)
 	f.mu.Unlock()
 	f.invalidate(inv)
 	return err
+}
+
+// announce tells OnSave about a saved version, if any.
+func (f *FS) announce(v *bucket.Version) {
+	if v != nil && f.opt.OnSave != nil {
+		f.opt.OnSave(v)
+	}
 }
 
 // schedule arms the coalesced save. Callers hold f.mu.
@@ -263,26 +275,35 @@ func (f *FS) stopTimerLocked() {
 // forget because the save merged in changes from elsewhere.
 func (f *FS) save(ctx context.Context) (invalidation, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	before := f.work
-	err := f.saveLocked(ctx)
-	return diffTrees(before, f.work), err
+	saved, err := f.saveLocked(ctx, false)
+	inv := diffTrees(before, f.work)
+	f.mu.Unlock()
+	f.announce(saved)
+	return inv, err
 }
 
-func (f *FS) saveLocked(ctx context.Context) error {
+// saveLocked saves the working tree if it has changes, or with force also
+// without, which still merges in a head that moved. It returns the new
+// version if local changes were saved. Callers hold f.mu.
+func (f *FS) saveLocked(ctx context.Context, force bool) (*bucket.Version, error) {
 	f.stopTimerLocked()
-	if !f.dirty || f.opt.ReadOnly {
-		return nil
+	if !(f.dirty || force) || f.opt.ReadOnly {
+		return nil, nil
 	}
 	res, err := f.b.Save(ctx, f.base, f.work, merge.Options{})
 	if err != nil {
-		return fmt.Errorf("save bucket %s: %w", f.b.Name, err)
+		return nil, fmt.Errorf("save bucket %s: %w", f.b.Name, err)
+	}
+	var saved *bucket.Version
+	if f.dirty && res.Version.Link != f.base.Link {
+		saved = res.Version
 	}
 	f.base, f.work, f.dirty = res.Version, res.Version.Tree.Clone(), false
-	if len(res.Conflicts) > 0 {
-		f.log.Warn("merged with conflicts", "conflicts", len(res.Conflicts), "version", res.Version.Link.Short())
+	for _, c := range res.Conflicts {
+		f.log.Warn("merge conflict", "conflict", c.String(), "version", res.Version.Link.Short())
 	}
-	return nil
+	return saved, nil
 }
 
 // entryRef names a directory entry by parent and name.

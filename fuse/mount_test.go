@@ -102,7 +102,12 @@ func mountBucket(t *testing.T, s *bucket.Store, b *bucket.Bucket, opt Options) *
 		if err := f.Unmount(); err != nil {
 			t.Errorf("unmount: %v", err)
 		}
-		if fds := ourFDs(t, opt.StagingDir); len(fds) > 0 {
+		// go-fuse closes /dev/fuse just after its serve loop ends.
+		fds := ourFDs(t, opt.StagingDir)
+		for deadline := time.Now().Add(2 * time.Second); len(fds) > 0 && time.Now().Before(deadline); fds = ourFDs(t, opt.StagingDir) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if len(fds) > 0 {
 			t.Errorf("descriptors leaked: %v", fds)
 		}
 	})

@@ -18,7 +18,7 @@ func bucketCmd(g *globals) *cobra.Command {
 	c.AddCommand(
 		bucketCreateCmd(g), bucketListCmd(g), bucketLsCmd(g), bucketStatCmd(g), bucketAddCmd(g),
 		bucketCatCmd(g), bucketMkdirCmd(g), bucketMvCmd(g), bucketRmCmd(g), bucketHistoryCmd(g),
-		bucketRestoreCmd(g), bucketCheckCmd(g),
+		bucketRestoreCmd(g), bucketCheckCmd(g), bucketShareCmd(g), bucketUnshareCmd(g), bucketExportCmd(g), bucketImportCmd(g),
 	)
 	return c
 }

@@ -28,9 +28,11 @@ type cli struct {
 	home string
 }
 
-func newCLI(t *testing.T) *cli {
+func newCLI(t *testing.T) *cli { return newDevice(t, "laptop") }
+
+func newDevice(t *testing.T, name string) *cli {
 	c := &cli{t: t, home: t.TempDir()}
-	c.ok("init", "--name", "laptop")
+	c.ok("init", "--name", name)
 	return c
 }
 

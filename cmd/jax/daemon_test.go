@@ -153,3 +153,54 @@ func TestDaemonMounts(t *testing.T) {
 		t.Fatal("still mounted after remove")
 	}
 }
+
+// Another device's versions brought in by export/import reach the live
+// mount, merged with what was written there, conflict copies included.
+func TestImportMergesIntoMount(t *testing.T) {
+	needFUSE(t)
+	laptop, desktop := newDevice(t, "laptop"), newDevice(t, "desktop")
+	laptop.ok("bucket", "create", "docs")
+	laptop.run([]byte("base"), "bucket", "add", "docs", "-", "/report.txt")
+	laptop.ok("device", "add", strings.TrimSpace(desktop.ok("device", "card")))
+	laptop.ok("bucket", "share", "docs", "desktop")
+	exp := filepath.Join(t.TempDir(), "docs.jax")
+	laptop.ok("bucket", "export", "docs", exp)
+	desktop.ok("bucket", "import", exp)
+	if got := desktop.ok("bucket", "cat", "docs", "/report.txt"); got != "base" {
+		t.Fatalf("desktop reads %q", got)
+	}
+
+	laptop.daemon()
+	mp := filepath.Join(t.TempDir(), "docs")
+	laptop.ok("mount", "add", "docs", mp)
+	// Both edit the same file while apart; the desktop also adds a file.
+	desktop.run([]byte("desktop edit"), "bucket", "add", "docs", "-", "/report.txt")
+	desktop.run([]byte("new"), "bucket", "add", "docs", "-", "/from-desktop.txt")
+	os.WriteFile(filepath.Join(mp, "report.txt"), []byte("laptop edit"), 0o644)
+	eventually(t, "laptop edit saved", func() bool { return laptop.ok("bucket", "cat", "docs", "/report.txt") == "laptop edit" })
+	desktop.ok("bucket", "export", "docs", exp)
+	laptop.ok("bucket", "import", exp)
+
+	if b, err := os.ReadFile(filepath.Join(mp, "from-desktop.txt")); err != nil || string(b) != "new" {
+		t.Fatalf("desktop's new file in the mount: %q %v", b, err)
+	}
+	ents, _ := os.ReadDir(mp)
+	contents := map[string]bool{}
+	copies := 0
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(mp, e.Name()))
+		contents[string(b)] = true
+		if strings.Contains(e.Name(), "(conflict from") {
+			copies++
+		}
+	}
+	if !contents["laptop edit"] || !contents["desktop edit"] || copies != 1 {
+		t.Fatalf("mount after import: %d entries, %d copies, contents %v", len(ents), copies, contents)
+	}
+	// The desktop converges to the same tree.
+	laptop.ok("bucket", "export", "docs", exp)
+	desktop.ok("bucket", "import", exp)
+	if a, b := laptop.ok("bucket", "ls", "docs", "--json"), desktop.ok("bucket", "ls", "docs", "--json"); a != b {
+		t.Fatalf("devices differ:\n%s\n%s", a, b)
+	}
+}

@@ -254,6 +254,15 @@ func (b *Bucket) unlock(m *Manifest) error {
 		}
 	}
 	sh := m.Share(b.store.ID.ID())
+	if sh == nil && b.keys == nil {
+		// A version from before this device was added: the current
+		// version's keyring holds every epoch we may read.
+		if link, err := b.HeadLink(); err == nil {
+			if cur, err := b.Manifest(link); err == nil && cur.Epoch >= m.Epoch {
+				sh = cur.Share(b.store.ID.ID())
+			}
+		}
+	}
 	if sh == nil {
 		return fmt.Errorf("bucket %s: %w", b.Name, ErrNoAccess)
 	}

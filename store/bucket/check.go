@@ -194,3 +194,53 @@ func (s *Store) Import(ctx context.Context, raw []byte) (*Manifest, blob.ID, err
 	}
 	return m, link, nil
 }
+
+// Blobs lists every blob one version needs: its manifest, directories,
+// chunk lists and chunks.
+func (b *Bucket) Blobs(link blob.ID) ([]blob.ID, error) {
+	m, err := b.Manifest(link)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.unlock(m); err != nil {
+		return nil, err
+	}
+	out := []blob.ID{link}
+	seen := map[blob.ID]bool{link: true}
+	add := func(id blob.ID) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	var walk func(r ref) error
+	walk = func(r ref) error {
+		add(r.Blob)
+		d, err := b.readDir(r)
+		if err != nil {
+			return err
+		}
+		for _, e := range d.Entries {
+			for _, c := range e.Chunks {
+				add(c.Blob)
+			}
+			if e.List != nil {
+				add(e.List.Blob)
+				cs, err := b.readChunkList(*e.List)
+				if err != nil {
+					return err
+				}
+				for _, c := range cs {
+					add(c.Blob)
+				}
+			}
+			if e.Sub != nil {
+				if err := walk(*e.Sub); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return out, walk(ref{Blob: m.Root, Epoch: m.Epoch})
+}
