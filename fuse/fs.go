@@ -226,6 +226,7 @@ func (f *FS) Flush(ctx context.Context) error {
 func (f *FS) Update(ctx context.Context, v *bucket.Version) error {
 	f.mu.Lock()
 	before := f.work
+	var saved *bucket.Version
 	var err error
 	if f.opt.ReadOnly {
 		var cur *bucket.Version
@@ -233,13 +234,12 @@ func (f *FS) Update(ctx context.Context, v *bucket.Version) error {
 			f.base, f.work, f.dirty = cur, cur.Tree.Clone(), false
 		}
 	} else {
-		var saved *bucket.Version
 		saved, err = f.saveLocked(ctx, true)
-		defer f.announce(saved)
 	}
 	inv := diffTrees(before, f.work)
 	f.mu.Unlock()
 	f.invalidate(inv)
+	f.announce(saved)
 	return err
 }
 
@@ -332,7 +332,8 @@ func diffTrees(a, b *tree.Snapshot) invalidation {
 			inv.entries = append(inv.entries, entryRef{ea.Parent, ea.Name})
 			inv.content = append(inv.content, ea.ID)
 		default:
-			if ea.ID != tree.Root && !ea.SamePlace(eb) {
+			// A changed kind needs a new inode, so the name is dropped too.
+			if ea.ID != tree.Root && (!ea.SamePlace(eb) || ea.Kind != eb.Kind) {
 				inv.entries = append(inv.entries, entryRef{ea.Parent, ea.Name}, entryRef{eb.Parent, eb.Name})
 			}
 			if !ea.SameContent(eb) || ea.Kind != eb.Kind {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -312,7 +313,8 @@ func TestBasicOps(t *testing.T) {
 }
 
 func TestSavesAreCoalesced(t *testing.T) {
-	m := mountBucket(t, nil, nil, Options{SaveDelay: time.Hour})
+	var announced atomic.Int32
+	m := mountBucket(t, nil, nil, Options{SaveDelay: time.Hour, OnSave: func(*bucket.Version) { announced.Add(1) }})
 	before, _ := m.b.Current()
 	for i := 0; i < 10; i++ {
 		os.WriteFile(m.path("f"), []byte(strings.Repeat("x", i)), 0o644)
@@ -326,6 +328,9 @@ func TestSavesAreCoalesced(t *testing.T) {
 	after, _ := m.b.Current()
 	if after.Manifest.Height != before.Manifest.Height+1 {
 		t.Fatalf("height %d after one flush from %d", after.Manifest.Height, before.Manifest.Height)
+	}
+	if n := announced.Load(); n != 1 {
+		t.Fatalf("OnSave heard of %d saves, want 1", n)
 	}
 }
 
