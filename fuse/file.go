@@ -39,10 +39,10 @@ type openFile struct {
 	size       atomic.Int64
 	mtime      atomic.Int64
 	stagedFrom atomic.Pointer[tree.Entry] // stored contents the staging file matches when clean
+	gen        atomic.Uint64              // bumped (under mu) on every change to staging
 
 	mu        sync.Mutex // guards the fields below; never held while taking FS.mu
 	staging   *os.File
-	gen       uint64 // bumped on every change to staging
 	committed uint64 // gen last stored as chunks
 	reader    *bucket.FileReader
 	readerOf  *tree.Entry
@@ -130,7 +130,7 @@ func (n *node) current() (*tree.Entry, string) {
 // dropStaleLocked forgets a clean staging file whose contents were replaced
 // in the tree (by a merge or sync). Callers hold of.mu.
 func (of *openFile) dropStaleLocked(e *tree.Entry) {
-	if of.staging == nil || of.gen != of.committed || e == nil {
+	if of.staging == nil || of.gen.Load() != of.committed || e == nil {
 		return
 	}
 	if sf := of.stagedFrom.Load(); sf != nil && !sf.SameData(e) {
@@ -266,7 +266,7 @@ func (n *node) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int
 			of.size.Store(end)
 		}
 		of.mtime.Store(time.Now().UnixNano())
-		of.gen++
+		of.gen.Add(1)
 	}
 	if err != nil {
 		return uint32(k), fs.ToErrno(err)
@@ -288,7 +288,7 @@ func (n *node) truncateStaging(of *openFile, e *tree.Entry, size int64) syscall.
 	}
 	of.size.Store(size)
 	of.mtime.Store(time.Now().UnixNano())
-	of.gen++
+	of.gen.Add(1)
 	return 0
 }
 
@@ -308,10 +308,7 @@ func (n *node) truncate(ctx context.Context, size int64) syscall.Errno {
 	h := n.openLocked(e, syscall.O_WRONLY)
 	f.mu.Unlock()
 	errno := n.truncateStaging(h.of, e, size)
-	if errno == 0 {
-		errno = f.commit(ctx, h.of)
-	}
-	if rerr := n.Release(ctx, h); errno == 0 {
+	if rerr := n.release(ctx, h, errno == 0); errno == 0 {
 		errno = rerr
 	}
 	return errno
@@ -321,11 +318,11 @@ func (n *node) truncate(ctx context.Context, size int64) syscall.Errno {
 // tree, scheduling a save.
 func (f *FS) commit(ctx context.Context, of *openFile) syscall.Errno {
 	of.mu.Lock()
-	if of.staging == nil || of.gen == of.committed {
+	if of.staging == nil || of.gen.Load() == of.committed {
 		of.mu.Unlock()
 		return 0
 	}
-	gen, size, mtime := of.gen, of.size.Load(), of.mtime.Load()
+	gen, size, mtime := of.gen.Load(), of.size.Load(), of.mtime.Load()
 	chunks, n, err := f.b.WriteData(ctx, io.NewSectionReader(of.staging, 0, size), nil)
 	if err != nil {
 		of.mu.Unlock()
@@ -432,34 +429,49 @@ func (n *node) Release(ctx context.Context, fh fs.FileHandle) syscall.Errno {
 	if h == nil {
 		return 0
 	}
+	return n.release(ctx, h, h.write)
+}
+
+// release drops a handle; with commit, its writes are committed first. The
+// last handle of a file commits whatever is left before the staging file
+// goes.
+func (n *node) release(ctx context.Context, h *handle, commit bool) syscall.Errno {
 	f := n.fsys
+	of := h.of
 	var errno syscall.Errno
-	if h.write {
-		errno = f.commit(ctx, h.of)
+	if commit {
+		errno = f.commit(ctx, of)
 	}
 	f.mu.Lock()
-	of := h.of
 	of.refs--
 	if h.write {
 		of.writers--
 	}
 	last := of.refs == 0
-	if last {
-		if n.of == of {
-			n.of = nil
-		}
-		delete(f.open, of)
-	}
 	f.mu.Unlock()
-	if last {
-		of.mu.Lock()
-		if of.staging != nil {
-			of.staging.Close()
-			of.staging = nil
-		}
-		of.staged.Store(false)
-		of.mu.Unlock()
+	if !last {
+		return errno
 	}
+	if e := f.commit(ctx, of); errno == 0 {
+		errno = e
+	}
+	f.mu.Lock()
+	if of.refs > 0 { // opened again meanwhile: its last release cleans up
+		f.mu.Unlock()
+		return errno
+	}
+	if n.of == of {
+		n.of = nil
+	}
+	delete(f.open, of)
+	f.mu.Unlock()
+	of.mu.Lock()
+	if of.staging != nil {
+		of.staging.Close()
+		of.staging = nil
+	}
+	of.staged.Store(false)
+	of.mu.Unlock()
 	return errno
 }
 
@@ -484,6 +496,6 @@ func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size 
 		of.size.Store(end)
 	}
 	of.mtime.Store(time.Now().UnixNano())
-	of.gen++
+	of.gen.Add(1)
 	return 0
 }

@@ -25,7 +25,7 @@ type Options struct {
 	ReadOnly   bool          // EROFS on every mutation
 	CacheTTL   time.Duration // kernel entry/attr timeouts (default 60s)
 	CacheBytes int64         // bound on decrypted chunks cached in memory (default 100 MiB)
-	StagingDir string        // where per-handle write staging files live (must exist)
+	StagingDir string        // where write staging files live, one per open file (must exist)
 	SaveDelay  time.Duration // coalescing delay before a save (default 200ms)
 	AllowOther bool
 	Log        *slog.Logger
@@ -42,17 +42,17 @@ type FS struct {
 	log      *slog.Logger
 	uid, gid uint32
 	root     *node
-	cache    *chunkCache
+	cache    *chunkCache // decrypted chunks, shared by all open files
 
-	mu    sync.Mutex      // guards the fields below
-	base  *bucket.Version // the saved version the working tree started from
-	work  *tree.Snapshot  // base's tree plus unsaved local changes
-	dirty bool            // work holds changes not yet saved
-	timer *time.Timer     // pending coalesced save, or nil
-	open  map[*openFile]struct{}
+	mu    sync.Mutex             // guards the fields below
+	base  *bucket.Version        // the saved version the working tree started from
+	work  *tree.Snapshot         // base's tree plus unsaved local changes
+	dirty bool                   // work holds changes not yet saved
+	timer *time.Timer            // pending coalesced save, or nil
+	open  map[*openFile]struct{} // files with open handles, for Flush
 
-	nodesMu sync.Mutex // guards nodes; taken last
-	nodes   map[tree.ID]*node
+	nodesMu sync.Mutex        // guards nodes; taken last
+	nodes   map[tree.ID]*node // nodes the kernel may hold, for invalidation
 
 	mountMu sync.Mutex // guards server, dir
 	server  *gofuse.Server
@@ -157,17 +157,15 @@ var ErrMountPointBusy = errors.New("mount point is not empty")
 // prepareMountPoint cleans up a mount left dead by a crash ("transport
 // endpoint is not connected") and refuses a non-empty directory.
 func prepareMountPoint(dir string) error {
-	_, err := os.Stat(dir)
+	// Listing needs the filesystem's server, where a stat may be answered
+	// from cached attributes.
+	ents, err := os.ReadDir(dir)
 	if errors.Is(err, syscall.ENOTCONN) {
 		if err := lazyUnmount(dir); err != nil {
 			return fmt.Errorf("clean up dead mount on %s: %w", dir, err)
 		}
-		_, err = os.Stat(dir)
+		ents, err = os.ReadDir(dir)
 	}
-	if err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}

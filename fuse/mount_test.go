@@ -765,3 +765,38 @@ func TestConcurrentUseAndUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadMountIsCleaned aborts a mount's connection, as a crash would leave
+// it ("transport endpoint is not connected"), and mounts again on top.
+func TestDeadMountIsCleaned(t *testing.T) {
+	m := mountBucket(t, nil, nil, Options{})
+	os.WriteFile(m.path("f"), []byte("x"), 0o644)
+	m.fs.Flush(context.Background())
+	var st syscall.Stat_t
+	if err := syscall.Stat(m.dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	abort := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", unix.Minor(st.Dev))
+	if err := os.WriteFile(abort, []byte("1"), 0o200); err != nil {
+		t.Skipf("cannot abort the connection (fusectl not mounted?): %v", err)
+	}
+	if _, err := os.ReadDir(m.dir); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("aborted mount: %v, want ENOTCONN", err)
+	}
+	// The dead FS is left alone (its Unmount would find nothing to do).
+	m.fs.mountMu.Lock()
+	m.fs.server = nil
+	m.fs.mountMu.Unlock()
+
+	f2, err := New(m.b, Options{StagingDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f2.Mount(m.dir); err != nil {
+		t.Fatalf("mount over a dead mount: %v", err)
+	}
+	defer f2.Unmount()
+	if got := mustRead(t, m.path("f")); string(got) != "x" {
+		t.Fatalf("read %q", got)
+	}
+}

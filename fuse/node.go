@@ -106,8 +106,9 @@ func (n *node) OnForget() {
 func (n *node) fillAttr(e *tree.Entry, gone bool, out *gofuse.Attr) {
 	f := n.fsys
 	size, mtime := e.Size, e.MTime
-	if n.of != nil && n.of.staged.Load() {
-		size, mtime = n.of.size.Load(), n.of.mtime.Load()
+	if of := n.of; of != nil && of.staged.Load() && of.gen.Load() > of.appliedGen {
+		// Written here and not yet in the tree: the staging file is the truth.
+		size, mtime = of.size.Load(), of.mtime.Load()
 	}
 	out.Ino = inoOf(e.ID)
 	out.Mode = kindMode(e.Kind) | e.Mode&0o7777
@@ -462,22 +463,27 @@ func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *gofuse.SetAttr
 	}
 	if size, ok := in.GetSize(); ok {
 		var errno syscall.Errno
-		h := n.handleOf(fh)
-		if h == nil || !h.write {
-			// open(O_TRUNC) comes without its handle: it is still part
-			// of what the writers will commit.
+		var joined *handle
+		if h := n.handleOf(fh); h == nil || !h.write {
+			// open(O_TRUNC) comes without its handle; while the file is
+			// open for writing the truncation joins what the writers
+			// will commit, so no empty version is saved in between.
 			f.mu.Lock()
-			if n.of != nil && n.of.writers > 0 {
-				h = &handle{of: n.of, write: true}
+			if e, _ := n.entry(); e != nil && n.of != nil && n.of.writers > 0 {
+				joined = n.openLocked(e, syscall.O_WRONLY)
 			}
 			f.mu.Unlock()
+		} else {
+			joined = h // ftruncate: committed with the handle's writes
 		}
-		if h != nil && h.write {
-			// ftruncate, or open with O_TRUNC: part of the handle's
-			// changes, committed with them on flush or close, so no
-			// empty version is saved in between.
+		if joined != nil {
 			e, _ := n.current()
-			errno = n.truncateStaging(h.of, e, int64(size))
+			errno = n.truncateStaging(joined.of, e, int64(size))
+			if joined != fh {
+				if rerr := n.release(ctx, joined, false); errno == 0 {
+					errno = rerr
+				}
+			}
 		} else {
 			errno = n.truncate(ctx, int64(size))
 		}

@@ -264,8 +264,15 @@ func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
 	if err := os.MkdirAll(staging, 0o700); err != nil {
 		return nil, err
 	}
+	cur, err := b.Current()
+	if err != nil {
+		return nil, err
+	}
+	// A mirror may read but not write: mount it read-only rather than
+	// fail every save.
+	readOnly := cfg.ReadOnly || !cur.Manifest.CanWrite(m.buckets.ID.ID())
 	fs, err := fuse.New(b, fuse.Options{
-		ReadOnly: cfg.ReadOnly, CacheTTL: seconds(cfg.CacheTTLSecs), CacheBytes: int64(cfg.CacheSizeMB) << 20,
+		ReadOnly: readOnly, CacheTTL: seconds(cfg.CacheTTLSecs), CacheBytes: int64(cfg.CacheSizeMB) << 20,
 		StagingDir: staging, Log: m.log.With("mount", cfg.MountPoint),
 	})
 	if err != nil {
