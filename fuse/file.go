@@ -232,13 +232,14 @@ func (f *FS) readChunks(of *openFile, path string, dest []byte, off int64) (int,
 	for n < len(dest) && off < e.Size {
 		i := sort.Search(len(of.offs), func(i int) bool { return of.offs[i] > off }) - 1
 		c := e.Chunks[i]
-		data, ok := f.cache.get(c.Blob)
-		if !ok {
-			data = make([]byte, c.Size)
-			if _, err := of.reader.ReadAt(data, of.offs[i]); err != nil && !errors.Is(err, io.EOF) {
-				return n, f.readErrno(path, err)
-			}
-			f.cache.put(c.Blob, data)
+		data, err := f.fetch(of.reader, i, c.Blob)
+		if err != nil {
+			return n, f.readErrno(path, err)
+		}
+		// Sequential readers find the next chunks decrypted already:
+		// disk reads and decryption overlap with the reader's own work.
+		for j := i + 1; j < len(e.Chunks) && j <= i+readAhead; j++ {
+			f.prefetch(of.reader, j, e.Chunks[j].Blob)
 		}
 		m := copy(dest[n:], data[off-of.offs[i]:])
 		n += m
@@ -498,4 +499,51 @@ func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size 
 	of.mtime.Store(time.Now().UnixNano())
 	of.gen.Add(1)
 	return 0
+}
+
+// readAhead is how many chunks after the one being read are fetched in the
+// background (at 512 KiB average chunks, about 2 MiB).
+const readAhead = 4
+
+// fetch returns chunk i of r through the cache, waiting for a fetch of the
+// same chunk already in flight rather than doing it twice.
+func (f *FS) fetch(r *bucket.FileReader, i int, key [32]byte) ([]byte, error) {
+	for {
+		if data, ok := f.cache.get(key); ok {
+			return data, nil
+		}
+		f.inflightMu.Lock()
+		wait, busy := f.inflight[key]
+		if !busy {
+			wait = make(chan struct{})
+			f.inflight[key] = wait
+		}
+		f.inflightMu.Unlock()
+		if busy {
+			<-wait
+			continue // cached now, or failed: then fetch it ourselves
+		}
+		data, _, err := r.Chunk(i)
+		if err == nil {
+			f.cache.put(key, data)
+		}
+		f.inflightMu.Lock()
+		delete(f.inflight, key)
+		f.inflightMu.Unlock()
+		close(wait)
+		return data, err
+	}
+}
+
+// prefetch fetches chunk i in the background unless it is cached or coming.
+func (f *FS) prefetch(r *bucket.FileReader, i int, key [32]byte) {
+	if _, ok := f.cache.get(key); ok {
+		return
+	}
+	f.inflightMu.Lock()
+	_, busy := f.inflight[key]
+	f.inflightMu.Unlock()
+	if !busy {
+		go f.fetch(r, i, key) // errors surface when the reader gets there
+	}
 }

@@ -44,6 +44,9 @@ type FS struct {
 	root     *node
 	cache    *chunkCache // decrypted chunks, shared by all open files
 
+	inflightMu sync.Mutex                 // guards inflight; taken alone
+	inflight   map[[32]byte]chan struct{} // chunk fetches under way, closed when done
+
 	mu    sync.Mutex             // guards the fields below
 	base  *bucket.Version        // the saved version the working tree started from
 	work  *tree.Snapshot         // base's tree plus unsaved local changes
@@ -86,6 +89,7 @@ func New(b *bucket.Bucket, opt Options) (*FS, error) {
 	f := &FS{b: b, opt: opt, log: opt.Log.With("bucket", b.Name), uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 		base: v, work: v.Tree.Clone(), open: map[*openFile]struct{}{}, nodes: map[tree.ID]*node{}}
 	f.cache = newChunkCache(opt.CacheBytes)
+	f.inflight = map[[32]byte]chan struct{}{}
 	f.root = &node{fsys: f, id: tree.Root}
 	f.nodes[tree.Root] = f.root
 	return f, nil

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 
 	"github.com/google/uuid"
@@ -240,7 +241,24 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		return err
 	}
 	m.setStatus(cfg, db.StatusRunning, "")
+	m.limitMemory()
 	return nil
+}
+
+// limitMemory tells the Go runtime how much heap the mounts' caches are
+// allowed, plus room for everything else, so garbage is collected before
+// the process grows to twice its caches. GOMEMLIMIT, if set, wins.
+func (m *Manager) limitMemory() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	m.mu.Lock()
+	var total int64 = 64 << 20
+	for _, lm := range m.live {
+		total += int64(lm.cfg.CacheSizeMB) << 20
+	}
+	m.mu.Unlock()
+	debug.SetMemoryLimit(total)
 }
 
 func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
@@ -307,6 +325,7 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.live, id)
 	m.mu.Unlock()
+	m.limitMemory()
 	m.setStatus(lm.cfg, db.StatusStopped, "")
 	return nil
 }

@@ -182,6 +182,16 @@ func (r *FileReader) chunk(i int, buf []byte) ([]byte, error) {
 	return raw, nil
 }
 
+// Chunks is how many chunks the file has.
+func (r *FileReader) Chunks() int { return len(r.chunks) }
+
+// Chunk reads, verifies and decrypts chunk i into new memory the caller
+// owns, returning it and the chunk's offset in the file.
+func (r *FileReader) Chunk(i int) ([]byte, int64, error) {
+	d, err := r.chunk(i, nil)
+	return d, r.offs[i], err
+}
+
 // ReadAt implements io.ReaderAt.
 func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
