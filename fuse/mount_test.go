@@ -19,31 +19,8 @@ import (
 
 	"github.com/jax-desktop/jax/store/blob"
 	"github.com/jax-desktop/jax/store/bucket"
-	"github.com/jax-desktop/jax/store/db"
-	"github.com/jax-desktop/jax/store/identity"
 	"github.com/jax-desktop/jax/store/tree"
 )
-
-// newStore opens a real store (SQLite file, blob directory, fresh identity)
-// in a temporary directory.
-func newStore(t testing.TB, name string) *bucket.Store {
-	t.Helper()
-	dir := t.TempDir()
-	d, err := db.Open(filepath.Join(dir, "jax.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bucket.NewStore(d, blobs, id, name, filepath.Join(dir, "locks"), nil)
-}
 
 type testMount struct {
 	s   *bucket.Store
@@ -64,7 +41,7 @@ func mountBucket(t *testing.T, s *bucket.Store, b *bucket.Bucket, opt Options) *
 	}
 	ctx := context.Background()
 	if s == nil {
-		s = newStore(t, "laptop")
+		s = bucket.TestStore(t, "laptop")
 	}
 	if b == nil {
 		var err error
@@ -367,7 +344,7 @@ func TestLargeFile(t *testing.T) {
 
 func TestReadOnly(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	b.Add(ctx, strings.NewReader("keep"), "/f", 0o644, 1, nil)
 	m := mountBucket(t, s, b, Options{ReadOnly: true})
@@ -426,7 +403,7 @@ func TestMountOptions(t *testing.T) {
 
 func TestCorruptBlobGivesEIO(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	b.Add(ctx, bytes.NewReader(randBytes(3, 3<<20)), "/bad.bin", 0o644, 1, nil)
 	v, _ := b.Add(ctx, strings.NewReader("fine"), "/good.txt", 0o644, 1, nil)
@@ -462,7 +439,7 @@ func otherWriter(t *testing.T, m *testMount) *bucket.Bucket {
 
 func TestUpdateInvalidatesKernelCache(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	b.Add(ctx, strings.NewReader("old contents"), "/f.txt", 0o644, 1, nil)
 	b.Add(ctx, strings.NewReader("gone soon"), "/doomed", 0o644, 1, nil)
@@ -501,7 +478,7 @@ func TestUpdateInvalidatesKernelCache(t *testing.T) {
 
 func TestUpdateMergesLocalChanges(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	b.Add(ctx, strings.NewReader("shared v1"), "/shared.txt", 0o644, 1, nil)
 	m := mountBucket(t, s, b, Options{SaveDelay: time.Hour})
@@ -557,7 +534,7 @@ func TestUpdateMergesLocalChanges(t *testing.T) {
 
 func TestWriteSurvivesRemoteDelete(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	b.Add(ctx, strings.NewReader("v1"), "/d/f", 0o644, 1, nil)
 	m := mountBucket(t, s, b, Options{})
@@ -590,7 +567,7 @@ func TestWriteSurvivesRemoteDelete(t *testing.T) {
 
 func TestMountRefusesNonEmptyDir(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	f, err := New(b, Options{StagingDir: t.TempDir()})
 	if err != nil {
@@ -605,7 +582,7 @@ func TestMountRefusesNonEmptyDir(t *testing.T) {
 
 func TestOpenWriteSurvivesIncomingEdit(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := bucket.TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	b.Add(ctx, strings.NewReader("v1"), "/notes.txt", 0o644, 1, nil)
 	m := mountBucket(t, s, b, Options{})

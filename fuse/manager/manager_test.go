@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jax-desktop/jax/store/blob"
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/db"
-	"github.com/jax-desktop/jax/store/identity"
 	"github.com/jax-desktop/jax/store/merge"
 )
 
@@ -22,16 +20,10 @@ func setup(t *testing.T) (*Manager, *bucket.Store) {
 	if _, err := os.Stat("/dev/fuse"); err != nil || os.Getuid() != 0 {
 		t.Skip("needs root and /dev/fuse (CI runs as root)")
 	}
+	s := bucket.TestStore(t, "laptop")
 	dir := t.TempDir()
-	d, err := db.Open(filepath.Join(dir, "jax.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, _ := blob.Open(filepath.Join(dir, "blobs"))
-	id, _ := identity.Generate()
-	s := bucket.NewStore(d, blobs, id, "laptop", filepath.Join(dir, "locks"), nil)
-	m := New(d, s, filepath.Join(dir, "staging"), nil)
-	t.Cleanup(func() { m.StopAll(context.Background()); d.Close() })
+	m := New(s.DB, s, filepath.Join(dir, "staging"), nil)
+	t.Cleanup(func() { m.StopAll(context.Background()) })
 	return m, s
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 func BenchmarkWriteData(b *testing.B) {
-	s := newStore(b, "bench")
+	s := TestStore(b, "bench")
 	bk, _ := s.Create(context.Background(), "b")
 	data := randBytes(1, 256<<20)
 	b.SetBytes(int64(len(data)))
@@ -27,7 +27,7 @@ func BenchmarkWriteData(b *testing.B) {
 }
 
 func BenchmarkCat(b *testing.B) {
-	s := newStore(b, "bench")
+	s := TestStore(b, "bench")
 	ctx := context.Background()
 	bk, _ := s.Create(ctx, "b")
 	v, err := bk.Add(ctx, bytes.NewReader(randBytes(1, 256<<20)), "/big", 0o644, 1, nil)
@@ -65,7 +65,7 @@ func BenchmarkMergeHeads10k(b *testing.B) {
 	}
 	for n := 0; n < b.N; n++ {
 		b.StopTimer()
-		bk, _ := newStore(b, "bench").Create(ctx, "b")
+		bk, _ := TestStore(b, "bench").Create(ctx, "b")
 		base, err := bk.Edit(ctx, func(tx *Tx) error {
 			if err := put(tx, 0, 0); err != nil {
 				return err

@@ -13,31 +13,8 @@ import (
 	"time"
 
 	"github.com/jax-desktop/jax/store/blob"
-	"github.com/jax-desktop/jax/store/db"
-	"github.com/jax-desktop/jax/store/identity"
 	"github.com/jax-desktop/jax/store/tree"
 )
-
-// newStore opens a real store (SQLite file, blob directory, fresh identity)
-// in a temporary directory.
-func newStore(t testing.TB, name string) *Store {
-	t.Helper()
-	dir := t.TempDir()
-	d, err := db.Open(filepath.Join(dir, "jax.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewStore(d, blobs, id, name, filepath.Join(dir, "locks"), nil)
-}
 
 func randBytes(seed int64, n int) []byte {
 	b := make([]byte, n)
@@ -56,7 +33,7 @@ func cat(t *testing.T, b *Bucket, v *Version, p string) []byte {
 
 func TestAddCatAndTreeOps(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, err := s.Create(ctx, "docs")
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +102,7 @@ func TestAddCatAndTreeOps(t *testing.T) {
 // An unchanged edit makes no version; every change is stamped with its Rev.
 func TestEditStampsRevs(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "x")
 	v1, _ := b.Add(ctx, strings.NewReader("one"), "f", 0o644, 1, nil)
 	v2, err := b.Edit(ctx, func(*Tx) error { return nil })
@@ -142,7 +119,7 @@ func TestEditStampsRevs(t *testing.T) {
 
 func TestCorruptChunkIsReportedWithPath(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	data := randBytes(2, 3<<20)
 	v, err := b.Add(ctx, bytes.NewReader(data), "/report.pdf", 0o644, 1, nil)
@@ -190,7 +167,7 @@ func corruptBlob(t *testing.T, s *Store, id blob.ID) {
 
 func TestHistoryCatVersionRestore(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	v1, _ := b.Add(ctx, strings.NewReader("first draft"), "/notes/todo.txt", 0o644, 1, nil)
 	b.Add(ctx, strings.NewReader("second draft"), "/notes/todo.txt", 0o644, 2, nil)
@@ -245,7 +222,7 @@ func TestHistoryCatVersionRestore(t *testing.T) {
 
 func TestConcurrentEditsDoNotFork(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
@@ -268,7 +245,7 @@ func TestConcurrentEditsDoNotFork(t *testing.T) {
 
 func TestDedupAndSmallEditStoresLittle(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	data := randBytes(3, 24<<20)
 	b.Add(ctx, bytes.NewReader(data), "big", 0o644, 1, nil)
@@ -300,7 +277,7 @@ func blobBytes(t *testing.T, s *Store) int64 {
 // crash the process.
 func TestAddMappedFile(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, "laptop")
+	s := TestStore(t, "laptop")
 	b, _ := s.Create(ctx, "docs")
 	data := randBytes(9, 9<<20+17)
 	p := filepath.Join(t.TempDir(), "f")

@@ -30,13 +30,13 @@ func exported(t *testing.T, b *Bucket) [][]byte {
 
 func TestImportVerifiesManifests(t *testing.T) {
 	ctx := context.Background()
-	a := newStore(t, "a")
+	a := TestStore(t, "a")
 	b, _ := a.Create(ctx, "docs")
 	b.Add(ctx, strings.NewReader("x"), "f", 0o644, 1, nil)
 	b.Add(ctx, strings.NewReader("y"), "f", 0o644, 2, nil)
 	chain := exported(t, b)
 
-	other := newStore(t, "b")
+	other := TestStore(t, "b")
 	expect := func(raw []byte, want string) {
 		t.Helper()
 		_, _, err := other.Import(ctx, raw)
@@ -75,7 +75,7 @@ func TestImportVerifiesManifests(t *testing.T) {
 }
 
 func FuzzDecodeManifest(f *testing.F) {
-	s := newStore(f, "a")
+	s := TestStore(f, "a")
 	b, _ := s.Create(context.Background(), "docs")
 	link, _ := b.HeadLink()
 	raw, _ := s.Blobs.Get(link, nil)

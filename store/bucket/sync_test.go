@@ -56,7 +56,7 @@ func devices(t *testing.T, n int) ([]*Store, string) {
 	ctx := context.Background()
 	var ss []*Store
 	for i := 0; i < n; i++ {
-		ss = append(ss, newStore(t, fmt.Sprintf("dev%d", i)))
+		ss = append(ss, TestStore(t, fmt.Sprintf("dev%d", i)))
 	}
 	b, err := ss[0].Create(ctx, "shared")
 	if err != nil {
@@ -225,7 +225,7 @@ func TestRandomSyncConverges(t *testing.T) {
 
 func TestMirrorAndUnshare(t *testing.T) {
 	ctx := context.Background()
-	a, m, gone := newStore(t, "laptop"), newStore(t, "nas"), newStore(t, "old-phone")
+	a, m, gone := TestStore(t, "laptop"), TestStore(t, "nas"), TestStore(t, "old-phone")
 	b, _ := a.Create(ctx, "docs")
 	b.Share(ctx, deviceOf(m), Mirror)
 	b.Share(ctx, deviceOf(gone), Owner)
