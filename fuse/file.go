@@ -502,8 +502,8 @@ func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size 
 }
 
 // readAhead is how many chunks after the one being read are fetched in the
-// background (at 512 KiB average chunks, about 2 MiB).
-const readAhead = 4
+// background (at 512 KiB average chunks, about 6 MiB).
+const readAhead = 12
 
 // fetch returns chunk i of r through the cache, waiting for a fetch of the
 // same chunk already in flight rather than doing it twice.
