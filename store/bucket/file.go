@@ -25,6 +25,9 @@ import (
 var (
 	plainPool  = sync.Pool{New: func() any { b := make([]byte, chunker.MaxSize); return &b }}
 	sealedPool = sync.Pool{New: func() any { b := make([]byte, 0, chunker.MaxSize+seal.Overhead); return &b }}
+	// Chunker read buffers: many small files (a folder of them through a
+	// mount) would otherwise allocate one each.
+	readPool = sync.Pool{New: func() any { b := make([]byte, chunker.BufferSize); return &b }}
 )
 
 func parallelism() int {
@@ -58,7 +61,9 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 
 	g.Go(func() (err error) {
 		defer close(jobs)
-		c := chunker.New(r, k.Gear())
+		rbuf := readPool.Get().(*[]byte)
+		defer readPool.Put(rbuf)
+		c := chunker.NewBuffer(r, k.Gear(), *rbuf)
 		m := mapFile(r)
 		if m != nil {
 			// A mapped file is chunked in place, without read's copy into

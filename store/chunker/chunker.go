@@ -39,9 +39,18 @@ type Chunker struct {
 	err  error
 }
 
+// BufferSize is the size of a chunker's read buffer.
+const BufferSize = 2 * MaxSize
+
 // New returns a chunker over r using the given gear table.
 func New(r io.Reader, gear *[256]uint64) *Chunker {
-	return &Chunker{r: r, gear: gear, buf: make([]byte, 2*MaxSize)}
+	return NewBuffer(r, gear, make([]byte, BufferSize))
+}
+
+// NewBuffer is New with a caller-supplied buffer of BufferSize bytes, for
+// callers that chunk many small streams and reuse buffers.
+func NewBuffer(r io.Reader, gear *[256]uint64, buf []byte) *Chunker {
+	return &Chunker{r: r, gear: gear, buf: buf[:BufferSize]}
 }
 
 // NewBytes returns a chunker over data already in memory (a mapped file,
