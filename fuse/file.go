@@ -370,6 +370,7 @@ func (f *FS) commit(ctx context.Context, of *openFile) syscall.Errno {
 	}
 	of.entry = ne
 	of.stagedFrom.Store(ne)
+	f.journalLocked(ne)
 	f.scheduleLocked()
 	return 0
 }

@@ -33,6 +33,9 @@ type Options struct {
 	// through the mount, so sync can offer it at once. It is called
 	// holding no lock of the filesystem.
 	OnSave func(*bucket.Version)
+	// Journal, if set, is a file that lets files closed just before a
+	// crash survive it (see journal.go).
+	Journal string
 }
 
 // FS is one bucket served as a filesystem.
@@ -43,6 +46,7 @@ type FS struct {
 	uid, gid uint32
 	root     *node
 	cache    *chunkCache // decrypted chunks, shared by all open files
+	journal  *os.File    // see journal.go; written under mu
 
 	inflightMu sync.Mutex                 // guards inflight; taken alone
 	inflight   map[[32]byte]chan struct{} // chunk fetches under way, closed when done
@@ -92,6 +96,23 @@ func New(b *bucket.Bucket, opt Options) (*FS, error) {
 	f.inflight = map[[32]byte]chan struct{}{}
 	f.root = &node{fsys: f, id: tree.Root}
 	f.nodes[tree.Root] = f.root
+	if opt.Journal != "" && !opt.ReadOnly {
+		j, recs, err := openJournal(opt.Journal)
+		if err != nil {
+			return nil, err
+		}
+		f.journal = j
+		if len(recs) > 0 {
+			f.mu.Lock()
+			f.replayLocked(recs)
+			_, err := f.saveLocked(context.Background(), false)
+			f.mu.Unlock()
+			if err != nil {
+				j.Close()
+				return nil, err
+			}
+		}
+	}
 	return f, nil
 }
 
@@ -152,7 +173,14 @@ func (f *FS) Unmount() error {
 		}
 	}
 	// Handles the kernel released while unmounting may have committed more.
-	return errors.Join(ferr, f.Flush(context.Background()))
+	ferr = errors.Join(ferr, f.Flush(context.Background()))
+	f.mu.Lock()
+	if f.journal != nil && ferr == nil {
+		f.journal.Close()
+		f.journal = nil
+	}
+	f.mu.Unlock()
+	return ferr
 }
 
 // ErrMountPointBusy means the mount point has files in it.
@@ -302,6 +330,7 @@ func (f *FS) saveLocked(ctx context.Context, force bool) (*bucket.Version, error
 		saved = res.Version
 	}
 	f.base, f.work, f.dirty = res.Version, res.Version.Tree.Clone(), false
+	f.clearJournalLocked()
 	for _, c := range res.Conflicts {
 		f.log.Warn("merge conflict", "conflict", c.String(), "version", res.Version.Link.Short())
 	}

@@ -282,6 +282,12 @@ func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
 	if err := os.MkdirAll(staging, 0o700); err != nil {
 		return nil, err
 	}
+	// Beside the staging area, which is wiped at start-up; the journal
+	// must outlive a crash.
+	journals := filepath.Join(filepath.Dir(m.staging), "journal")
+	if err := os.MkdirAll(journals, 0o700); err != nil {
+		return nil, err
+	}
 	cur, err := b.Current()
 	if err != nil {
 		return nil, err
@@ -291,7 +297,7 @@ func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
 	readOnly := cfg.ReadOnly || !cur.Manifest.CanWrite(m.buckets.ID.ID())
 	fs, err := fuse.New(b, fuse.Options{
 		ReadOnly: readOnly, CacheTTL: seconds(cfg.CacheTTLSecs), CacheBytes: int64(cfg.CacheSizeMB) << 20,
-		StagingDir: staging, Log: m.log.With("mount", cfg.MountPoint),
+		StagingDir: staging, Journal: filepath.Join(journals, cfg.ID), Log: m.log.With("mount", cfg.MountPoint),
 	})
 	if err != nil {
 		return nil, err
