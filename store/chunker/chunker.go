@@ -15,7 +15,7 @@ import (
 // a few MiB of new data while keeping the chunk count (and so blob files and
 // chunk-list size) modest.
 const (
-	MinSize = 128 << 10
+	MinSize = 256 << 10
 	AvgSize = 512 << 10
 	MaxSize = 2 << 20
 )
