@@ -46,6 +46,9 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 	if err != nil {
 		return nil, 0, err
 	}
+	if sr, ok := r.(interface{ Size() int64 }); ok && sr.Size() <= chunker.MinSize {
+		return b.writeSmall(r, sr.Size(), k, progress)
+	}
 	type job struct {
 		i   int
 		buf *[]byte
@@ -137,6 +140,32 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 		out[i] = c
 	}
 	return out, done, nil
+}
+
+// writeSmall stores an input of at most one chunk without the pipeline's
+// goroutines: most files in a folder are small.
+func (b *Bucket) writeSmall(r io.Reader, size int64, k *seal.Key, progress func(int64)) ([]tree.ChunkRef, int64, error) {
+	buf := plainPool.Get().(*[]byte)
+	defer plainPool.Put(buf)
+	n, err := io.ReadFull(r, (*buf)[:size])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, 0, fmt.Errorf("read input: %w", err)
+	}
+	if n == 0 {
+		return []tree.ChunkRef{}, 0, nil
+	}
+	out := sealedPool.Get().(*[]byte)
+	sealed := k.Seal((*out)[:0], (*buf)[:n])
+	id, err := b.store.Blobs.Put(sealed)
+	*out = sealed
+	sealedPool.Put(out)
+	if err != nil {
+		return nil, 0, err
+	}
+	if progress != nil {
+		progress(int64(n))
+	}
+	return []tree.ChunkRef{{Blob: id, Size: uint32(n), Epoch: k.Epoch}}, int64(n), nil
 }
 
 // FileReader reads one file of one version, fetching only the chunks a read
