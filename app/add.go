@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -93,31 +92,17 @@ func (p *AddPlan) Run(ctx context.Context, b *bucket.Bucket, progress func(done 
 		if it.local != "-" && !it.info.Mode().IsRegular() {
 			continue
 		}
-		var r io.Reader = os.Stdin
-		mode, mtime := uint32(0o644), int64(0)
-		if it.local != "-" {
-			f, err := os.Open(it.local)
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			r = f
-			mode, mtime = uint32(it.info.Mode().Perm()), it.info.ModTime().UnixNano()
-		}
 		var cb func(int64)
 		if progress != nil {
 			start := base
 			cb = func(n int64) { progress(start + n) }
 		}
-		chunks, size, err := b.WriteData(ctx, r, cb)
+		d, err := it.store(ctx, b, cb)
 		if err != nil {
 			return nil, fmt.Errorf("add %s: %w", it.local, err)
 		}
-		if mtime == 0 {
-			mtime = time.Now().UnixNano()
-		}
-		data[i] = bucket.FileData{Chunks: chunks, Size: size, Mode: mode, MTime: mtime}
-		base += size
+		data[i] = d
+		base += d.Size
 	}
 	return b.Edit(ctx, func(tx *bucket.Tx) error {
 		for i, it := range p.items {
@@ -141,4 +126,21 @@ func (p *AddPlan) Run(ctx context.Context, b *bucket.Bucket, progress func(done 
 		}
 		return nil
 	})
+}
+
+// store streams one file (or standard input) into the bucket's blobs. The
+// file is closed before the next one opens: a large tree must not hold a
+// descriptor per file.
+func (it addItem) store(ctx context.Context, b *bucket.Bucket, progress func(int64)) (bucket.FileData, error) {
+	if it.local == "-" {
+		chunks, size, err := b.WriteData(ctx, os.Stdin, progress)
+		return bucket.FileData{Chunks: chunks, Size: size, Mode: 0o644, MTime: time.Now().UnixNano()}, err
+	}
+	f, err := os.Open(it.local)
+	if err != nil {
+		return bucket.FileData{}, err
+	}
+	defer f.Close()
+	chunks, size, err := b.WriteData(ctx, f, progress)
+	return bucket.FileData{Chunks: chunks, Size: size, Mode: uint32(it.info.Mode().Perm()), MTime: it.info.ModTime().UnixNano()}, err
 }
