@@ -25,16 +25,23 @@ func bucketCmd(g *globals) *cobra.Command {
 
 // withBucket opens the data dir and the named bucket for one command.
 func (g *globals) withBucket(name string, f func(*app.Store, *bucket.Bucket) error) error {
+	return g.withStore(func(s *app.Store) error {
+		b, err := s.Buckets.Open(name)
+		if err != nil {
+			return err
+		}
+		return f(s, b)
+	})
+}
+
+// withStore opens the data dir for one command.
+func (g *globals) withStore(f func(*app.Store) error) error {
 	s, err := g.open()
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	b, err := s.Buckets.Open(name)
-	if err != nil {
-		return err
-	}
-	return f(s, b)
+	return f(s)
 }
 
 // version loads the version a --version flag names (current if empty).
@@ -52,20 +59,17 @@ func bucketCreateCmd(g *globals) *cobra.Command {
 		Short: "Create a bucket",
 		Args:  exactArgs(1, "a bucket name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			b, err := s.Buckets.Create(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]string{"id": b.ID.String(), "name": b.Name})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Created bucket %q (%s)\n", b.Name, b.ID)
-			return nil
+			return g.withStore(func(s *app.Store) error {
+				b, err := s.Buckets.Create(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), map[string]string{"id": b.ID.String(), "name": b.Name})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Created bucket %q (%s)\n", b.Name, b.ID)
+				return nil
+			})
 		},
 	}
 }
@@ -76,32 +80,29 @@ func bucketListCmd(g *globals) *cobra.Command {
 		Short: "List buckets",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			list, err := s.Buckets.List()
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), list)
-			}
-			if len(list) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "No buckets yet. Create one with 'jax bucket create NAME'.")
-				return nil
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tID\tVERSION\tUPDATED")
-			for _, b := range list {
-				ver := fmt.Sprint(b.Height)
-				if b.Heads > 1 {
-					ver += fmt.Sprintf(" (%d heads)", b.Heads)
+			return g.withStore(func(s *app.Store) error {
+				list, err := s.Buckets.List()
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", b.Name, b.ID, ver, b.Updated.Local().Format(time.DateTime))
-			}
-			return w.Flush()
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), list)
+				}
+				if len(list) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "No buckets yet. Create one with 'jax bucket create NAME'.")
+					return nil
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tID\tVERSION\tUPDATED")
+				for _, b := range list {
+					ver := fmt.Sprint(b.Height)
+					if b.Heads > 1 {
+						ver += fmt.Sprintf(" (%d heads)", b.Heads)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", b.Name, b.ID, ver, b.Updated.Local().Format(time.DateTime))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	jsonFlag(c, g)

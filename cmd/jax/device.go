@@ -19,30 +19,24 @@ func deviceCmd(g *globals) *cobra.Command {
 		Short: "Print this device's card, for 'jax device add' on another device",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			fmt.Fprintln(cmd.OutOrStdout(), s.Card())
-			return nil
+			return g.withStore(func(s *app.Store) error {
+				fmt.Fprintln(cmd.OutOrStdout(), s.Card())
+				return nil
+			})
 		},
 	}, &cobra.Command{
 		Use:   "add CARD",
 		Short: "Remember another device from its card",
 		Args:  exactArgs(1, "a device card"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			d, err := s.AddDevice(args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Added device %q (%s)\n", d.Name, d.ID.Short())
-			return nil
+			return g.withStore(func(s *app.Store) error {
+				d, err := s.AddDevice(args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Added device %q (%s)\n", d.Name, d.ID.Short())
+				return nil
+			})
 		},
 	})
 	list := &cobra.Command{
@@ -50,37 +44,34 @@ func deviceCmd(g *globals) *cobra.Command {
 		Short: "List known devices",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			devs, err := s.DB.Devices()
-			if err != nil {
-				return err
-			}
-			type devJSON struct {
-				Name string `json:"name"`
-				ID   string `json:"id"`
-				Self bool   `json:"self"`
-			}
-			out := []devJSON{}
-			for _, d := range devs {
-				out = append(out, devJSON{d.Name, hex.EncodeToString(d.ID), d.IsSelf})
-			}
-			if g.json {
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tID\t")
-			for _, d := range out {
-				self := ""
-				if d.Self {
-					self = "(this device)"
+			return g.withStore(func(s *app.Store) error {
+				devs, err := s.DB.Devices()
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", d.Name, d.ID[:16], self)
-			}
-			return w.Flush()
+				type devJSON struct {
+					Name string `json:"name"`
+					ID   string `json:"id"`
+					Self bool   `json:"self"`
+				}
+				out := []devJSON{}
+				for _, d := range devs {
+					out = append(out, devJSON{d.Name, hex.EncodeToString(d.ID), d.IsSelf})
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tID\t")
+				for _, d := range out {
+					self := ""
+					if d.Self {
+						self = "(this device)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\n", d.Name, d.ID[:16], self)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	jsonFlag(list, g)
@@ -173,27 +164,24 @@ func bucketImportCmd(g *globals) *cobra.Command {
 		Short: "Bring in the versions of an export and merge them into this device's bucket",
 		Args:  exactArgs(1, "an export file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			f, err := os.Open(args[0])
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			id, res, err := app.Import(cmd.Context(), s, f)
-			if err != nil {
-				return err
-			}
-			g.notifyDaemon(cmd.Context(), id)
-			fmt.Fprintf(cmd.OutOrStdout(), "Imported %s: %s, now at version %d", res.Version.Manifest.Name, res.Action, res.Version.Manifest.Height)
-			if len(res.Conflicts) > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), ", %d conflict(s) resolved", len(res.Conflicts))
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			return nil
+			return g.withStore(func(s *app.Store) error {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				id, res, err := app.Import(cmd.Context(), s, f)
+				if err != nil {
+					return err
+				}
+				g.notifyDaemon(cmd.Context(), id)
+				fmt.Fprintf(cmd.OutOrStdout(), "Imported %s: %s, now at version %d", res.Version.Manifest.Name, res.Action, res.Version.Manifest.Height)
+				if len(res.Conflicts) > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), ", %d conflict(s) resolved", len(res.Conflicts))
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
+				return nil
+			})
 		},
 	}
 }
