@@ -408,16 +408,7 @@ func TestCorruptBlobGivesEIO(t *testing.T) {
 	b.Add(ctx, bytes.NewReader(randBytes(3, 3<<20)), "/bad.bin", 0o644, 1, nil)
 	v, _ := b.Add(ctx, strings.NewReader("fine"), "/good.txt", 0o644, 1, nil)
 	e, _ := v.Tree.Lookup("/bad.bin")
-	h := blob.ID(e.Chunks[0].Blob).String()
-	p := filepath.Join(filepath.Dir(s.LockDir), "blobs", h[:2], h[2:])
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[len(raw)/2] ^= 0xff
-	if err := os.WriteFile(p, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bucket.CorruptBlob(t, s, blob.ID(e.Chunks[0].Blob))
 	m := mountBucket(t, s, b, Options{})
 	if _, err := os.ReadFile(m.path("bad.bin")); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("read of damaged file: %v, want EIO", err)

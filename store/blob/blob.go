@@ -88,6 +88,9 @@ func (s *Store) CleanTemp(minAge time.Duration) (int, error) {
 	return n, nil
 }
 
+// Path is where a blob's file lives (for messages and for tests that damage it).
+func (s *Store) Path(id ID) string { return s.path(id) }
+
 func (s *Store) path(id ID) string {
 	h := id.String()
 	return filepath.Join(s.dir, h[:2], h[2:])

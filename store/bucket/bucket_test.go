@@ -129,7 +129,7 @@ func TestCorruptChunkIsReportedWithPath(t *testing.T) {
 	v, _ = b.Add(ctx, strings.NewReader("fine"), "/other.txt", 0o644, 1, nil)
 	e, _ := v.Tree.Lookup("/report.pdf")
 	victim := blob.ID(e.Chunks[len(e.Chunks)-1].Blob)
-	corruptBlob(t, s, victim)
+	CorruptBlob(t, s, victim)
 
 	var out bytes.Buffer
 	_, err = b.Cat(v, "/report.pdf", &out)
@@ -148,20 +148,6 @@ func TestCorruptChunkIsReportedWithPath(t *testing.T) {
 	}
 	if rep.OK() || rep.Problems[0].Path != "/report.pdf" {
 		t.Fatalf("check missed the damage: %+v", rep)
-	}
-}
-
-func corruptBlob(t *testing.T, s *Store, id blob.ID) {
-	t.Helper()
-	h := id.String()
-	p := filepath.Join(filepath.Dir(s.LockDir), "blobs", h[:2], h[2:])
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[len(raw)/2] ^= 0xff
-	if err := os.WriteFile(p, raw, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

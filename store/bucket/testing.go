@@ -1,6 +1,7 @@
 package bucket
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,4 +29,19 @@ func TestStore(t testing.TB, device string) *Store {
 		t.Fatal(err)
 	}
 	return NewStore(d, blobs, id, device, filepath.Join(dir, "locks"), nil)
+}
+
+// CorruptBlob flips a byte in the middle of a stored blob, as a failing disk
+// would.
+func CorruptBlob(t testing.TB, s *Store, id blob.ID) {
+	t.Helper()
+	p := s.Blobs.Path(id)
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 0xff
+	if err := os.WriteFile(p, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
