@@ -43,11 +43,6 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // chunks checked so far and the total.
 func (b *Bucket) Check(ctx context.Context, progress func(done, total int)) (*Report, error) {
 	rep := &Report{Bucket: b.Name, Problems: []Problem{}}
-	// The current version's shares hold every key epoch this device may
-	// read, including those of versions from before it was added.
-	if _, err := b.Current(); err != nil {
-		return nil, err
-	}
 	versions, err := b.store.DB.Versions(b.ID.String())
 	if err != nil {
 		return nil, err
