@@ -60,8 +60,8 @@ func writeErr(w http.ResponseWriter, err error) {
 	writeJSON(w, code, apiError{Error: err.Error(), Code: kind})
 }
 
-func (a *App) handler() http.Handler {
-	mux := http.NewServeMux()
+func (a *App) routes() {
+	mux := a.mux
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.Status()
 		if err != nil {
@@ -130,7 +130,6 @@ func (a *App) handler() http.Handler {
 		a.Mounts.OnBucketSynced(r.Context(), r.PathValue("id"))
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
-	return mux
 }
 
 // Status reports the instance's state.

@@ -28,7 +28,11 @@ type App struct {
 	Mounts *manager.Manager
 	log    *slog.Logger
 	lock   *os.File
+	mux    *http.ServeMux // control API; other parts of the app add routes with HandleFunc
 }
+
+// HandleFunc adds a route to the control API. Call it before Serve.
+func (a *App) HandleFunc(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, h) }
 
 func (d Dirs) lockPath() string   { return filepath.Join(d.Data, "instance.lock") }
 func (d Dirs) socketPath() string { return filepath.Join(d.Data, "jax.sock") }
@@ -66,7 +70,8 @@ func Start(ctx context.Context, dirs Dirs, log *slog.Logger) (*App, error) {
 		lock.Close()
 		return nil, err
 	}
-	a := &App{Store: s, Mounts: manager.New(s.DB, s.Buckets, staging, log), log: log, lock: lock}
+	a := &App{Store: s, Mounts: manager.New(s.DB, s.Buckets, staging, log), log: log, lock: lock, mux: http.NewServeMux()}
+	a.routes()
 	a.Mounts.StartAuto(ctx)
 	return a, nil
 }
@@ -87,7 +92,7 @@ func (a *App) Serve(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("serving", "socket", sock)
