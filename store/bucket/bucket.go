@@ -55,8 +55,27 @@ type Store struct {
 
 	dirs dirCache
 
-	mu      sync.Mutex             // guards buckets
+	mu      sync.Mutex             // guards buckets and watchers
 	buckets map[string]*sync.Mutex // in-process edit lock per bucket
+	watch   []func(bucketID string)
+}
+
+// OnHeadChange calls f, after the change is durable, each time this process
+// moves a bucket's head (a save, a merge, an adopted version). Sync uses it
+// to announce new versions at once. f must not block.
+func (s *Store) OnHeadChange(f func(bucketID string)) {
+	s.mu.Lock()
+	s.watch = append(s.watch, f)
+	s.mu.Unlock()
+}
+
+func (s *Store) headChanged(bucketID string) {
+	s.mu.Lock()
+	fs := s.watch
+	s.mu.Unlock()
+	for _, f := range fs {
+		f(bucketID)
+	}
 }
 
 // NewStore returns a store over opened parts.
@@ -432,6 +451,9 @@ func (b *Bucket) commit(ctx context.Context, m *Manifest, t *tree.Snapshot, setH
 		return nil, fmt.Errorf("record version: %w", err)
 	}
 	b.Name = m.Name
+	if setHead {
+		b.store.headChanged(b.ID.String())
+	}
 	return &Version{Link: link, Manifest: m, Tree: t}, nil
 }
 

@@ -117,6 +117,30 @@ func TestEditStampsRevs(t *testing.T) {
 	}
 }
 
+// Watchers hear of every head move: saves, but not no-op edits.
+func TestOnHeadChange(t *testing.T) {
+	ctx := context.Background()
+	s := TestStore(t, "laptop")
+	var mu sync.Mutex
+	var got []string
+	s.OnHeadChange(func(id string) { mu.Lock(); got = append(got, id); mu.Unlock() })
+	b, _ := s.Create(ctx, "x")
+	b.Add(ctx, strings.NewReader("one"), "f", 0o644, 1, nil)
+	b.Edit(ctx, func(*Tx) error { return nil })
+	b.Add(ctx, strings.NewReader("two"), "g", 0o644, 1, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	n := 0
+	for _, id := range got {
+		if id == b.ID.String() {
+			n++
+		}
+	}
+	if n < 2 || n != len(got) {
+		t.Fatalf("head changes heard: %v (bucket %s)", got, b.ID)
+	}
+}
+
 func TestCorruptChunkIsReportedWithPath(t *testing.T) {
 	ctx := context.Background()
 	s := TestStore(t, "laptop")

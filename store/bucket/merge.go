@@ -89,6 +89,7 @@ func (b *Bucket) mergeLocked(ctx context.Context, ours, theirs blob.ID, opt merg
 		if err := b.store.DB.SetHead(b.ID.String(), v.Link[:], v.Manifest.Name); err != nil {
 			return nil, err
 		}
+		b.store.headChanged(b.ID.String())
 		res.Version = v
 	case merge.NeedCommit:
 		if !cur.Manifest.CanWrite(b.store.ID.ID()) {
@@ -214,6 +215,7 @@ func (s *Store) Incoming(ctx context.Context, bucketID string, theirs blob.ID, o
 		if err := s.DB.SetHead(bucketID, theirs[:], v.Manifest.Name); err != nil {
 			return nil, err
 		}
+		s.headChanged(bucketID)
 		return &MergeResult{Action: merge.FastForward, Version: v}, nil
 	}
 	return b.MergeHead(ctx, theirs, opt)
