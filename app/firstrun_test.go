@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jax-desktop/jax/store/db"
+)
+
+func TestFirstRun(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Getuid() != 0 {
+		t.Skip("needs /dev/fuse and root")
+	}
+	ctx := context.Background()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	dirs, err := ResolveDirs(filepath.Join(home, "jax"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := FirstRun(ctx, dirs, nil)
+	if err != nil || !made {
+		t.Fatalf("first run: %v %v", made, err)
+	}
+	if again, err := FirstRun(ctx, dirs, nil); err != nil || again {
+		t.Fatalf("second first run: %v %v", again, err)
+	}
+	a, err := Start(ctx, dirs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	m, err := a.FinishFirstRun(ctx)
+	if err != nil || m == nil {
+		t.Fatalf("finish: %v %v", m, err)
+	}
+	want := filepath.Join(home, "Jax", FirstBucketName)
+	if m.MountPoint != want || m.Status != db.StatusRunning || !m.AutoMount {
+		t.Fatalf("first mount: %+v", m)
+	}
+	if err := os.WriteFile(filepath.Join(want, "hello.txt"), []byte("hi"), 0o644); err != nil {
+		t.Fatal("write into the first folder:", err)
+	}
+	if m2, err := a.FinishFirstRun(ctx); err != nil || m2 != nil {
+		t.Fatalf("finish twice: %v %v", m2, err)
+	}
+	if ms, _ := a.Mounts.List(); len(ms) != 1 {
+		t.Fatalf("mounts: %+v", ms)
+	}
+}

@@ -1,0 +1,372 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gen2brain/beeep"
+	"github.com/godbus/dbus/v5"
+
+	"github.com/jax-desktop/jax/fuse/manager"
+)
+
+// Desktop notifications. On Linux they go to org.freedesktop.Notifications
+// on the notifier's own session-bus connection, so a click (an action) comes
+// back to us: a conflict notification's click shows the conflict copy in the
+// file manager, its second action opens the conflict list. Elsewhere beeep
+// shows plain ones. With no notification server the app keeps working; the
+// notifier logs that once.
+
+const (
+	notifyName      = "org.freedesktop.Notifications"
+	notifyPath      = "/org/freedesktop/Notifications"
+	fileManagerName = "org.freedesktop.FileManager1"
+	fileManagerPath = "/org/freedesktop/FileManager1"
+
+	// Notification action keys; "default" is a click on the notification.
+	ActionShow = "default"
+	ActionList = "list"
+)
+
+// ConflictNote is one conflict copy to tell the user about.
+type ConflictNote struct {
+	Path     string // absolute, in the mount: the file that kept its name
+	CopyPath string // absolute, in the mount: the conflict copy
+	Device   string // the other device's name, if known
+}
+
+// Notifier shows desktop notifications. Its methods are safe to call from
+// any goroutine.
+type Notifier struct {
+	log    *slog.Logger
+	onList func() // asked for the conflict list; may be nil
+
+	// Bursts: conflicts arriving within Window of the first are held and,
+	// when more than BurstMax, shown as one summary.
+	window   time.Duration
+	burstMax int
+
+	mu      sync.Mutex // guards the fields below
+	conn    *dbus.Conn
+	enabled bool
+	warned  bool                    // the missing server was logged
+	clicks  map[uint32]ConflictNote // shown conflict notifications by id; empty CopyPath: a summary
+	pending []ConflictNote
+	timer   *time.Timer
+	closed  bool
+}
+
+// NewNotifier returns a notifier. onList, if not nil, opens the conflict
+// list; it runs on the notifier's own goroutine.
+func NewNotifier(log *slog.Logger, onList func()) *Notifier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Notifier{log: log, onList: onList, window: 1500 * time.Millisecond, burstMax: 3,
+		enabled: true, clicks: map[uint32]ConflictNote{}}
+}
+
+// SetEnabled turns notifications on or off.
+func (n *Notifier) SetEnabled(on bool) {
+	n.mu.Lock()
+	n.enabled = on
+	n.mu.Unlock()
+}
+
+// Close drops the bus connection and anything not yet shown.
+func (n *Notifier) Close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closed = true
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+	n.pending = nil
+	if n.conn != nil {
+		n.conn.Close()
+		n.conn = nil
+	}
+}
+
+// Info shows a plain notification.
+func (n *Notifier) Info(summary, body string) {
+	n.mu.Lock()
+	on := n.enabled && !n.closed
+	n.mu.Unlock()
+	if !on {
+		return
+	}
+	if runtime.GOOS != "linux" {
+		if err := beeep.Notify(summary, body, ""); err != nil {
+			n.warnOnce(err)
+		}
+		return
+	}
+	if _, err := n.send(summary, body, nil); err != nil {
+		n.warnOnce(err)
+	}
+}
+
+// Conflict queues a notification for one conflict copy. Up to BurstMax
+// within the window are shown one each; more become one summary.
+func (n *Notifier) Conflict(c ConflictNote) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.enabled || n.closed {
+		return
+	}
+	n.pending = append(n.pending, c)
+	if n.timer == nil {
+		n.timer = time.AfterFunc(n.window, n.flush)
+	}
+}
+
+func (n *Notifier) flush() {
+	n.mu.Lock()
+	batch := n.pending
+	n.pending, n.timer = nil, nil
+	n.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if len(batch) > n.burstMax {
+		names := make([]string, 0, 3)
+		for _, c := range batch[:min(len(batch), 3)] {
+			names = append(names, filepath.Base(c.Path))
+		}
+		body := strings.Join(names, ", ")
+		if len(batch) > len(names) {
+			body += fmt.Sprintf(" and %d more", len(batch)-len(names))
+		}
+		n.notifyConflict(fmt.Sprintf("%d conflict copies made", len(batch)),
+			"Both devices changed "+body+". Nothing was lost: each has a copy.", ConflictNote{})
+		return
+	}
+	for _, c := range batch {
+		from := "another device"
+		if c.Device != "" {
+			from = c.Device
+		}
+		n.notifyConflict("Conflict: "+filepath.Base(c.Path),
+			fmt.Sprintf("%s and this device both changed %s. Their version is kept as %s.",
+				from, filepath.Base(c.Path), filepath.Base(c.CopyPath)), c)
+	}
+}
+
+func (n *Notifier) notifyConflict(summary, body string, c ConflictNote) {
+	if runtime.GOOS != "linux" {
+		if err := beeep.Notify(summary, body, ""); err != nil {
+			n.warnOnce(err)
+		}
+		return
+	}
+	actions := []string{ActionShow, "Show in folder", ActionList, "Show all conflicts"}
+	if c.CopyPath == "" {
+		actions = []string{ActionShow, "Show conflicts", ActionList, "Show conflicts"}
+	}
+	id, err := n.send(summary, body, actions)
+	if err != nil {
+		n.warnOnce(err)
+		return
+	}
+	n.mu.Lock()
+	n.clicks[id] = c
+	n.mu.Unlock()
+}
+
+// bus returns the private session-bus connection, making it on first use.
+func (n *Notifier) bus() (*dbus.Conn, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, errors.New("notifier closed")
+	}
+	if n.conn != nil {
+		return n.conn, nil
+	}
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return nil, fmt.Errorf("session bus: %w", err)
+	}
+	for _, member := range []string{"ActionInvoked", "NotificationClosed"} {
+		if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(notifyPath), dbus.WithMatchInterface(notifyName),
+			dbus.WithMatchMember(member)); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("session bus: %w", err)
+		}
+	}
+	sigs := make(chan *dbus.Signal, 16)
+	conn.Signal(sigs)
+	go n.listen(sigs)
+	n.conn = conn
+	return conn, nil
+}
+
+// listen handles clicks until the connection closes.
+func (n *Notifier) listen(sigs <-chan *dbus.Signal) {
+	for s := range sigs {
+		if len(s.Body) < 2 {
+			continue
+		}
+		id, _ := s.Body[0].(uint32)
+		n.mu.Lock()
+		c, ours := n.clicks[id]
+		if s.Name == notifyName+".NotificationClosed" {
+			delete(n.clicks, id)
+		}
+		n.mu.Unlock()
+		if !ours || s.Name != notifyName+".ActionInvoked" {
+			continue
+		}
+		action, _ := s.Body[1].(string)
+		switch {
+		case action == ActionShow && c.CopyPath != "":
+			if err := n.ShowFile(c.CopyPath); err != nil {
+				n.log.Warn("show conflict copy", "path", c.CopyPath, "err", err)
+			}
+		case n.onList != nil:
+			n.onList()
+		}
+	}
+}
+
+func (n *Notifier) send(summary, body string, actions []string) (uint32, error) {
+	conn, err := n.bus()
+	if err != nil {
+		return 0, err
+	}
+	if actions == nil {
+		actions = []string{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hints := map[string]dbus.Variant{"desktop-entry": dbus.MakeVariant("jax-tray")}
+	var id uint32
+	err = conn.Object(notifyName, notifyPath).CallWithContext(ctx, notifyName+".Notify", 0,
+		"Jax", uint32(0), "io.jaxdesktop.jax", summary, body, actions, hints, int32(-1)).Store(&id)
+	if err != nil {
+		return 0, fmt.Errorf("notification server: %w", err)
+	}
+	return id, nil
+}
+
+func (n *Notifier) warnOnce(err error) {
+	n.mu.Lock()
+	first := !n.warned
+	n.warned = true
+	n.mu.Unlock()
+	if first {
+		n.log.Warn("desktop notifications unavailable; carrying on without them", "err", err)
+	}
+}
+
+// ShowFile shows a file selected in the file manager
+// (org.freedesktop.FileManager1.ShowItems), else opens its folder.
+func (n *Notifier) ShowFile(path string) error {
+	uri := (&url.URL{Scheme: "file", Path: path}).String()
+	conn, err := n.bus()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = conn.Object(fileManagerName, fileManagerPath).CallWithContext(ctx, fileManagerName+".ShowItems", 0,
+			[]string{uri}, "").Err
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	n.log.Info("no file manager answered ShowItems; opening the folder", "err", err)
+	return OpenFolder(filepath.Dir(path))
+}
+
+// OpenFolder opens a folder in the desktop's file manager.
+func OpenFolder(dir string) error {
+	opener := "xdg-open"
+	if runtime.GOOS == "darwin" {
+		opener = "open"
+	}
+	cmd := exec.Command(opener, dir)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	go cmd.Wait() // the opener may outlive us; never leave a zombie
+	return nil
+}
+
+// NotificationsEnabled reports the user's notifications setting.
+func (a *App) NotificationsEnabled() bool {
+	v, err := a.DB.Setting("notifications", "on")
+	return err != nil || v != "off"
+}
+
+// SetNotificationsEnabled stores the user's notifications setting.
+func (a *App) SetNotificationsEnabled(on bool) error {
+	v := "off"
+	if on {
+		v = "on"
+	}
+	return a.DB.SetSetting("notifications", v)
+}
+
+// ConflictNote describes a conflict event for a notification, naming the
+// other device from the conflict's record.
+func (a *App) ConflictNote(ev manager.Event) ConflictNote {
+	c := ConflictNote{Path: ev.Path, CopyPath: ev.CopyPath}
+	m, err := a.Mounts.Get(ev.MountID)
+	if err != nil {
+		return c
+	}
+	rel, err := filepath.Rel(m.MountPoint, ev.CopyPath)
+	if err != nil {
+		return c
+	}
+	cs, err := a.DB.Conflicts(ev.BucketID, true)
+	if err != nil {
+		return c
+	}
+	devs, _ := a.DB.Devices()
+	for _, k := range cs {
+		if strings.TrimPrefix(k.CopyPath, "/") != rel || len(k.OtherDevice) == 0 {
+			continue
+		}
+		for _, d := range devs {
+			if bytes.Equal(d.ID, k.OtherDevice) {
+				c.Device = d.Name
+				return c
+			}
+		}
+		c.Device = hex.EncodeToString(k.OtherDevice)[:8]
+		return c
+	}
+	return c
+}
+
+// NotifyConflicts sends a notification for each conflict copy the mounts
+// make, until ctx ends.
+func (a *App) NotifyConflicts(ctx context.Context, n *Notifier) {
+	events, stop := a.Mounts.Subscribe()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if ev.Kind == "conflict" {
+				n.Conflict(a.ConflictNote(ev))
+			}
+		}
+	}
+}
