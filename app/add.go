@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -24,18 +25,17 @@ type AddPlan struct {
 type addItem struct {
 	local, remote string
 	info          fs.FileInfo
-	target        string // symlink
+	target        string    // symlink
+	stream        io.Reader // local "-": the data
 }
 
 // PlanAdd walks local (a file, a directory or "-" for standard input) and
 // maps it under remote in the bucket.
 func PlanAdd(local, remote string) (*AddPlan, error) {
-	p := &AddPlan{}
 	if local == "-" {
-		p.items = append(p.items, addItem{local: "-", remote: remote})
-		p.Files = 1
-		return p, nil
+		return PlanAddStream(os.Stdin, remote), nil
 	}
+	p := &AddPlan{}
 	root, err := os.Lstat(local)
 	if err != nil {
 		return nil, err
@@ -58,6 +58,11 @@ func PlanAdd(local, remote string) (*AddPlan, error) {
 		return p.add(lp, path.Join(remote, filepath.ToSlash(rel)), info)
 	})
 	return p, err
+}
+
+// PlanAddStream maps the data read from r to the file remote in the bucket.
+func PlanAddStream(r io.Reader, remote string) *AddPlan {
+	return &AddPlan{items: []addItem{{local: "-", remote: remote, stream: r}}, Files: 1}
 }
 
 func (p *AddPlan) add(local, remote string, info fs.FileInfo) error {
@@ -99,6 +104,9 @@ func (p *AddPlan) Run(ctx context.Context, b *bucket.Bucket, progress func(done 
 		}
 		d, err := it.store(ctx, b, cb)
 		if err != nil {
+			if it.local == "-" {
+				return nil, fmt.Errorf("add standard input: %w", err)
+			}
 			return nil, fmt.Errorf("add %s: %w", it.local, err)
 		}
 		data[i] = d
@@ -133,7 +141,7 @@ func (p *AddPlan) Run(ctx context.Context, b *bucket.Bucket, progress func(done 
 // descriptor per file.
 func (it addItem) store(ctx context.Context, b *bucket.Bucket, progress func(int64)) (bucket.FileData, error) {
 	if it.local == "-" {
-		chunks, size, err := b.WriteData(ctx, os.Stdin, progress)
+		chunks, size, err := b.WriteData(ctx, it.stream, progress)
 		return bucket.FileData{Chunks: chunks, Size: size, Mode: 0o644, MTime: time.Now().UnixNano()}, err
 	}
 	f, err := os.Open(it.local)

@@ -3,11 +3,14 @@ package app
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/jax-desktop/jax/fuse/manager"
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/db"
+	"github.com/jax-desktop/jax/store/tree"
 )
 
 // The control API: JSON over HTTP on a Unix socket that only this user can
@@ -31,16 +34,71 @@ func (r MountRequest) settings() manager.Settings {
 
 // Status is the instance's overall state.
 type Status struct {
-	Device  string     `json:"device"`
-	ID      string     `json:"id"`
-	Data    string     `json:"data"`
-	Buckets int        `json:"buckets"`
-	Mounts  []db.Mount `json:"mounts"`
+	Device  string        `json:"device"`
+	ID      string        `json:"id"`
+	Data    string        `json:"data"`
+	PID     int           `json:"pid"`
+	Buckets int           `json:"buckets"`
+	Mounts  []MountStatus `json:"mounts"`
+}
+
+// MountStatus is a mount config as the daemon sees it now.
+type MountStatus struct {
+	db.Mount
+	BucketName string `json:"bucket_name,omitempty"` // empty when the bucket is gone
+	// LastError is the last failure to bring a new version into the
+	// running mount; it keeps serving the version it had.
+	LastError string `json:"last_error,omitempty"`
 }
 
 type apiError struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
+}
+
+// ErrBadRequest means the daemon could not make sense of a request.
+var ErrBadRequest = errors.New("bad request")
+
+// errorKinds maps errors to the codes the API reports. The client turns a
+// code back into its sentinel (errs[0], unless mapOnly), so a command fails
+// with the same message and exit code through the daemon as without it.
+// The order follows cmd/jax's explain.
+var errorKinds = []struct {
+	code    string
+	status  int
+	errs    []error
+	mapOnly bool // several unrelated errors: report the code, unwrap to none
+}{
+	{"no_bucket", http.StatusNotFound, []error{bucket.ErrNoBucket}, false},
+	{"no_file", http.StatusNotFound, []error{tree.ErrNotFound}, false},
+	{"not_found", http.StatusNotFound, []error{db.ErrNotFound}, false},
+	{"damaged", http.StatusUnprocessableEntity, []error{bucket.ErrDamaged, bucket.ErrBadManifest, bucket.ErrBadTree}, false},
+	{"read_only", http.StatusForbidden, []error{bucket.ErrReadOnly}, false},
+	{"no_access", http.StatusForbidden, []error{bucket.ErrNoAccess}, false},
+	{"no_fuse", http.StatusServiceUnavailable, []error{manager.ErrNoFUSE}, false},
+	{"conflict", http.StatusConflict, []error{manager.ErrRunning, db.ErrMountPointTaken, manager.ErrNotEmpty, manager.ErrInUse}, true},
+	{"bad_request", http.StatusBadRequest, []error{ErrBadRequest}, false},
+}
+
+func errorKind(err error) (code string, status int) {
+	for _, k := range errorKinds {
+		for _, e := range k.errs {
+			if errors.Is(err, e) {
+				return k.code, k.status
+			}
+		}
+	}
+	return "error", http.StatusInternalServerError
+}
+
+// sentinel is the error a code stands for, or nil.
+func sentinel(code string) error {
+	for _, k := range errorKinds {
+		if k.code == code && !k.mapOnly {
+			return k.errs[0]
+		}
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -50,17 +108,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	code, kind := http.StatusInternalServerError, "error"
-	switch {
-	case errors.Is(err, db.ErrNotFound), errors.Is(err, bucket.ErrNoBucket):
-		code, kind = http.StatusNotFound, "not_found"
-	case errors.Is(err, manager.ErrRunning), errors.Is(err, db.ErrMountPointTaken), errors.Is(err, manager.ErrNotEmpty), errors.Is(err, manager.ErrInUse):
-		code, kind = http.StatusConflict, "conflict"
-	}
-	writeJSON(w, code, apiError{Error: err.Error(), Code: kind})
+	code, status := errorKind(err)
+	writeJSON(w, status, apiError{Error: err.Error(), Code: code})
+}
+
+func badRequest(w http.ResponseWriter, err error) {
+	writeErr(w, fmt.Errorf("%w: %v", ErrBadRequest, err))
 }
 
 func (a *App) routes() {
+	a.bucketRoutes()
 	mux := a.mux
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.Status()
@@ -71,20 +128,17 @@ func (a *App) routes() {
 		writeJSON(w, http.StatusOK, st)
 	})
 	mux.HandleFunc("GET /v1/mounts", func(w http.ResponseWriter, r *http.Request) {
-		ms, err := a.Mounts.List()
+		st, err := a.Status()
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		if ms == nil {
-			ms = []db.Mount{}
-		}
-		writeJSON(w, http.StatusOK, ms)
+		writeJSON(w, http.StatusOK, st.Mounts)
 	})
 	mux.HandleFunc("POST /v1/mounts", func(w http.ResponseWriter, r *http.Request) {
 		var req MountRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: "bad request: " + err.Error(), Code: "bad_request"})
+			badRequest(w, err)
 			return
 		}
 		m, err := a.Mounts.Create(r.Context(), req.Bucket, req.settings())
@@ -97,7 +151,7 @@ func (a *App) routes() {
 	mux.HandleFunc("PUT /v1/mounts/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var req MountRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: "bad request: " + err.Error(), Code: "bad_request"})
+			badRequest(w, err)
 			return
 		}
 		m, err := a.Mounts.Update(r.PathValue("id"), req.settings())
@@ -142,8 +196,14 @@ func (a *App) Status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ms == nil {
-		ms = []db.Mount{}
+	names := map[string]string{}
+	for _, b := range bs {
+		names[b.ID] = b.Name
 	}
-	return &Status{Device: a.Buckets.Device, ID: a.Buckets.ID.ID().String(), Data: a.Dirs.Data, Buckets: len(bs), Mounts: ms}, nil
+	st := &Status{Device: a.Buckets.Device, ID: a.Buckets.ID.ID().String(), Data: a.Dirs.Data, PID: os.Getpid(),
+		Buckets: len(bs), Mounts: []MountStatus{}}
+	for _, m := range ms {
+		st.Mounts = append(st.Mounts, MountStatus{Mount: m, BucketName: names[m.BucketID], LastError: a.Mounts.LastError(m.ID)})
+	}
+	return st, nil
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -37,45 +39,120 @@ func Dial(dirs Dirs) (*Client, error) {
 
 // Do sends a request with an optional JSON body and decodes the answer into out.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	var rd *bytes.Reader
+	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
 		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://jax"+path, rd)
+	resp, err := c.send(ctx, method, path, rd)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("talk to the daemon: %w", err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e apiError
-		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error == "" {
-			return fmt.Errorf("daemon answered %s", resp.Status)
-		}
-		return &RemoteError{Message: e.Error, Code: e.Code}
-	}
 	if out == nil {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// RemoteError is an error the daemon reported.
+// send makes a request and turns an error answer into a *RemoteError.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://jax"+path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("talk to the daemon: %w", err)
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e apiError
+	if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error == "" {
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+			return nil, fmt.Errorf("the running daemon does not know this request (%s %s); it may be an older version: restart it", method, path)
+		}
+		return nil, fmt.Errorf("daemon answered %s", resp.Status)
+	}
+	return nil, &RemoteError{Message: e.Error, Code: e.Code}
+}
+
+// Change asks the daemon to make a change to a bucket.
+func (c *Client) Change(ctx context.Context, ch BucketChange) (*ChangeResult, error) {
+	var res ChangeResult
+	if err := c.Do(ctx, "POST", "/v1/bucket/"+url.PathEscape(ch.Op), ch, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Add asks the daemon to add a local path (absolute, or "-" with the data
+// in data) to a bucket. progress hears the plan first (Files, Bytes), then
+// the bytes stored so far. Cancelling ctx cancels the add.
+func (c *Client) Add(ctx context.Context, req AddRequest, data io.Reader, progress func(AddProgress)) (*ChangeResult, error) {
+	body := io.Reader(http.NoBody)
+	if req.Local == "-" {
+		body = data
+	}
+	resp, err := c.send(ctx, "POST", "/v1/bucket/add?"+req.query(), body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var p AddProgress
+		if err := dec.Decode(&p); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("the daemon's answer broke off: %w", err)
+		}
+		switch {
+		case p.Error != nil:
+			return nil, &RemoteError{Message: p.Error.Error, Code: p.Error.Code}
+		case p.Result != nil:
+			return p.Result, nil
+		case progress != nil:
+			progress(p)
+		}
+	}
+}
+
+// Import sends an export to the daemon, which merges it into the bucket
+// and its mounts.
+func (c *Client) Import(ctx context.Context, r io.Reader) (*ChangeResult, error) {
+	resp, err := c.send(ctx, "POST", "/v1/bucket/import", r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var res ChangeResult
+	return &res, json.NewDecoder(resp.Body).Decode(&res)
+}
+
+// RemoteError is an error the daemon reported. It unwraps to the sentinel
+// error its code stands for, so callers test it as they would the local error.
 type RemoteError struct {
 	Message string
-	Code    string // not_found, conflict, bad_request, error
+	Code    string // see errorKinds; "error" for anything else
 }
 
 func (e *RemoteError) Error() string { return e.Message }
+
+// Unwrap returns the sentinel error of the code, or nil.
+func (e *RemoteError) Unwrap() error { return sentinel(e.Code) }
 
 // Notify tells a running instance, if any, that a bucket changed, so its
 // mounts show the change now. No instance is not an error.

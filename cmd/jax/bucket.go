@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -18,9 +22,101 @@ func bucketCmd(g *globals) *cobra.Command {
 	c.AddCommand(
 		bucketCreateCmd(g), bucketListCmd(g), bucketLsCmd(g), bucketStatCmd(g), bucketAddCmd(g),
 		bucketCatCmd(g), bucketMkdirCmd(g), bucketMvCmd(g), bucketRmCmd(g), bucketHistoryCmd(g),
-		bucketRestoreCmd(g), bucketCheckCmd(g), bucketShareCmd(g), bucketUnshareCmd(g), bucketExportCmd(g), bucketImportCmd(g),
+		bucketRestoreCmd(g), bucketCheckCmd(g), viaDaemon(g, bucketShareCmd(g), shareInDaemon),
+		viaDaemon(g, bucketUnshareCmd(g), unshareInDaemon), bucketExportCmd(g), viaDaemon(g, bucketImportCmd(g), importInDaemon),
 	)
 	return c
+}
+
+// Every command that changes a bucket runs in the daemon while one runs, so
+// its mounts show the change at once and only one process writes; with
+// none running, the command makes the change itself. Reads stay here.
+
+// daemon returns a client of the data dir's running daemon, or nil if none runs.
+func (g *globals) daemon() (*app.Client, error) {
+	d, err := g.dirs()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := app.Dial(d)
+	if errors.Is(err, app.ErrNoDaemon) {
+		return nil, nil
+	}
+	return cl, err
+}
+
+// change makes a bucket change in the running daemon, or here if none runs.
+func (g *globals) change(ctx context.Context, c app.BucketChange) (*app.ChangeResult, error) {
+	cl, err := g.daemon()
+	if err != nil {
+		return nil, err
+	}
+	if cl != nil {
+		return cl.Change(ctx, c)
+	}
+	var res *app.ChangeResult
+	err = g.withStore(func(s *app.Store) error {
+		res, err = s.Change(ctx, c)
+		return err
+	})
+	return res, err
+}
+
+// viaDaemon makes a command whose local form is defined elsewhere run
+// through remote instead while a daemon runs.
+func viaDaemon(g *globals, c *cobra.Command, remote func(*globals, *cobra.Command, *app.Client, []string) error) *cobra.Command {
+	local := c.RunE
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		cl, err := g.daemon()
+		if err != nil {
+			return err
+		}
+		if cl == nil {
+			return local(cmd, args)
+		}
+		return remote(g, cmd, cl, args)
+	}
+	return c
+}
+
+func shareInDaemon(g *globals, cmd *cobra.Command, cl *app.Client, args []string) error {
+	role, _ := cmd.Flags().GetString("role")
+	if _, err := app.ParseRole(role); err != nil {
+		return usageError{fmt.Errorf("--role must be owner or mirror")}
+	}
+	res, err := cl.Change(cmd.Context(), app.BucketChange{Op: "share", Bucket: args[0], Device: args[1], Role: role})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Shared %s with %s as %s\n", res.Bucket, res.Device, res.Role)
+	return nil
+}
+
+func unshareInDaemon(g *globals, cmd *cobra.Command, cl *app.Client, args []string) error {
+	res, err := cl.Change(cmd.Context(), app.BucketChange{Op: "unshare", Bucket: args[0], Device: args[1]})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Removed %s from %s; the bucket key was rotated\n", res.Device, res.Bucket)
+	return nil
+}
+
+func importInDaemon(g *globals, cmd *cobra.Command, cl *app.Client, args []string) error {
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := cl.Import(cmd.Context(), f)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Imported %s: %s, now at version %d", res.Bucket, res.Action, res.Height)
+	if res.Conflicts > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), ", %d conflict(s) resolved", res.Conflicts)
+	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	return nil
 }
 
 // withBucket opens the data dir and the named bucket for one command.
@@ -59,17 +155,15 @@ func bucketCreateCmd(g *globals) *cobra.Command {
 		Short: "Create a bucket",
 		Args:  exactArgs(1, "a bucket name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withStore(func(s *app.Store) error {
-				b, err := s.Buckets.Create(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				if g.json {
-					return printJSON(cmd.OutOrStdout(), map[string]string{"id": b.ID.String(), "name": b.Name})
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Created bucket %q (%s)\n", b.Name, b.ID)
-				return nil
-			})
+			res, err := g.change(cmd.Context(), app.BucketChange{Op: "create", Bucket: args[0]})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]string{"id": res.BucketID, "name": res.Bucket})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Created bucket %q (%s)\n", res.Bucket, res.BucketID)
+			return nil
 		},
 	}
 }
@@ -235,23 +329,84 @@ func bucketAddCmd(g *globals) *cobra.Command {
 		Short: "Add a file or directory (LOCAL '-' reads standard input)",
 		Args:  exactArgs(3, "a bucket, a local path and a path in the bucket"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withBucket(args[0], func(_ *app.Store, b *bucket.Bucket) error {
-				plan, err := app.PlanAdd(args[1], args[2])
+			cl, err := g.daemon()
+			if err != nil {
+				return err
+			}
+			var height uint64
+			var name string
+			if cl != nil {
+				res, err := addInDaemon(cmd.Context(), cl, args)
 				if err != nil {
 					return err
 				}
-				bar := newProgress(plan.Bytes, fmt.Sprintf("adding %d file(s)", plan.Files), true)
-				v, err := plan.Run(cmd.Context(), b, bar.set)
-				bar.finish()
+				height, name = res.Height, res.Bucket
+			} else {
+				err = g.withBucket(args[0], func(_ *app.Store, b *bucket.Bucket) error {
+					plan, err := app.PlanAdd(args[1], args[2])
+					if err != nil {
+						return err
+					}
+					bar := newProgress(plan.Bytes, fmt.Sprintf("adding %d file(s)", plan.Files), true)
+					v, err := plan.Run(cmd.Context(), b, bar.set)
+					bar.finish()
+					if err != nil {
+						return err
+					}
+					height, name = v.Manifest.Height, b.Name
+					return nil
+				})
 				if err != nil {
 					return err
 				}
-				g.notifyDaemon(cmd.Context(), b.ID.String())
-				fmt.Fprintf(cmd.OutOrStdout(), "Added %s to %s as version %d\n", args[1], b.Name, v.Manifest.Height)
-				return nil
-			})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Added %s to %s as version %d\n", args[1], name, height)
+			return nil
 		},
 	}
+}
+
+// addInDaemon has the daemon read the local files itself (it runs as this
+// user) and shows its progress; standard input is sent along instead.
+func addInDaemon(ctx context.Context, cl *app.Client, args []string) (*app.ChangeResult, error) {
+	req := app.AddRequest{Bucket: args[0], Local: args[1], Remote: args[2]}
+	if req.Local != "-" {
+		if _, err := os.Lstat(req.Local); err != nil {
+			return nil, err // the same error as without a daemon, before any request
+		}
+		req.Local = absPath(req.Local)
+	}
+	var bar *progress
+	var data io.Reader
+	if req.Local == "-" {
+		bar = newProgress(0, "adding 1 file(s)", true)
+		data = &countingReader{r: os.Stdin, progress: bar.set}
+	}
+	res, err := cl.Add(ctx, req, data, func(p app.AddProgress) {
+		if bar == nil {
+			bar = newProgress(p.Bytes, fmt.Sprintf("adding %d file(s)", p.Files), true)
+			return
+		}
+		bar.set(p.Done)
+	})
+	if bar != nil {
+		bar.finish()
+	}
+	return res, err
+}
+
+// countingReader reports how much has been read, for the progress bar.
+type countingReader struct {
+	r        io.Reader
+	n        int64
+	progress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.progress(c.n)
+	return n, err
 }
 
 func bucketCatCmd(g *globals) *cobra.Command {
@@ -275,14 +430,10 @@ func bucketCatCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func edit(g *globals, cmd *cobra.Command, name string, f func(*bucket.Tx) error) error {
-	return g.withBucket(name, func(_ *app.Store, b *bucket.Bucket) error {
-		if _, err := b.Edit(cmd.Context(), f); err != nil {
-			return err
-		}
-		g.notifyDaemon(cmd.Context(), b.ID.String())
-		return nil
-	})
+// edit makes a change and prints nothing, as rm and mv do.
+func edit(g *globals, cmd *cobra.Command, c app.BucketChange) error {
+	_, err := g.change(cmd.Context(), c)
+	return err
 }
 
 func bucketMkdirCmd(g *globals) *cobra.Command {
@@ -292,10 +443,7 @@ func bucketMkdirCmd(g *globals) *cobra.Command {
 		Short: "Create a directory",
 		Args:  exactArgs(2, "a bucket and a path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return edit(g, cmd, args[0], func(tx *bucket.Tx) error {
-				_, err := tx.Mkdir(args[1], 0o755, parents)
-				return err
-			})
+			return edit(g, cmd, app.BucketChange{Op: "mkdir", Bucket: args[0], Path: args[1], Parents: parents})
 		},
 	}
 	c.Flags().BoolVarP(&parents, "parents", "p", false, "create missing parents; an existing directory is fine")
@@ -308,7 +456,7 @@ func bucketMvCmd(g *globals) *cobra.Command {
 		Short: "Move or rename a file or directory",
 		Args:  exactArgs(3, "a bucket, a source and a destination path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return edit(g, cmd, args[0], func(tx *bucket.Tx) error { return tx.Move(args[1], args[2]) })
+			return edit(g, cmd, app.BucketChange{Op: "mv", Bucket: args[0], Path: args[1], To: args[2]})
 		},
 	}
 }
@@ -320,7 +468,7 @@ func bucketRmCmd(g *globals) *cobra.Command {
 		Short: "Remove a file or directory (it stays in the history)",
 		Args:  exactArgs(2, "a bucket and a path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return edit(g, cmd, args[0], func(tx *bucket.Tx) error { return tx.Remove(args[1], recursive) })
+			return edit(g, cmd, app.BucketChange{Op: "rm", Bucket: args[0], Path: args[1], Recursive: recursive})
 		},
 	}
 	c.Flags().BoolVarP(&recursive, "recursive", "r", false, "remove a directory and everything in it")
@@ -420,15 +568,12 @@ func bucketRestoreCmd(g *globals) *cobra.Command {
 			if sel == "" {
 				return usageError{fmt.Errorf("--version is required (see 'jax bucket history %s %s')", args[0], args[1])}
 			}
-			return g.withBucket(args[0], func(_ *app.Store, b *bucket.Bucket) error {
-				v, err := b.Restore(cmd.Context(), args[1], sel)
-				if err != nil {
-					return err
-				}
-				g.notifyDaemon(cmd.Context(), b.ID.String())
-				fmt.Fprintf(cmd.OutOrStdout(), "Restored %s from version %s as version %d\n", args[1], sel, v.Manifest.Height)
-				return nil
-			})
+			res, err := g.change(cmd.Context(), app.BucketChange{Op: "restore", Bucket: args[0], Path: args[1], Version: sel})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Restored %s from version %s as version %d\n", args[1], sel, res.Height)
+			return nil
 		},
 	}
 	c.Flags().StringVar(&sel, "version", "", "the version to restore from (height or id prefix)")

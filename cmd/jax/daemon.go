@@ -67,6 +67,9 @@ func statusCmd(g *globals) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := g.client()
+			if errors.Is(err, app.ErrNoDaemon) {
+				return statusWithoutDaemon(g, cmd)
+			}
 			if err != nil {
 				return err
 			}
@@ -77,7 +80,10 @@ func statusCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), st)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Device %s (%s), %d bucket(s), data in %s\n", st.Device, st.ID[:16], st.Buckets, st.Data)
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "Daemon:  running (pid %d)\nDevice:  %s (%s)\nData:    %s\nBuckets: %d\n",
+				st.PID, st.Device, st.ID[:16], st.Data, st.Buckets)
+			fmt.Fprintf(w, "Mounts:  %s\n\n", mountSummary(st.Mounts))
 			return printMounts(cmd, st.Mounts)
 		},
 	}
@@ -85,13 +91,51 @@ func statusCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func printMounts(cmd *cobra.Command, ms []db.Mount) error {
+// statusWithoutDaemon says what would be mounted, then fails with
+// ErrNoDaemon (scripts wait for a daemon with 'jax status').
+func statusWithoutDaemon(g *globals, cmd *cobra.Command) error {
+	err := g.withStore(func(s *app.Store) error {
+		ms, err := s.DB.Mounts()
+		if err != nil || len(ms) == 0 || g.json {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Daemon:  not running; nothing is mounted\nMounts:  %d configured\n", len(ms))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return app.ErrNoDaemon
+}
+
+// mountSummary counts mounts by status: "3 (2 running, 1 error)".
+func mountSummary(ms []app.MountStatus) string {
+	if len(ms) == 0 {
+		return "none"
+	}
+	order := []string{db.StatusRunning, db.StatusStarting, db.StatusStopping, db.StatusError, db.StatusStopped}
+	n := map[string]int{}
+	for _, m := range ms {
+		n[m.Status]++
+	}
+	var parts []string
+	for _, s := range order {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+		}
+	}
+	return fmt.Sprintf("%d (%s)", len(ms), strings.Join(parts, ", "))
+}
+
+// printMounts shows a table of mounts, then each mount's error in full.
+func printMounts(cmd *cobra.Command, ms []app.MountStatus) error {
 	if len(ms) == 0 {
 		fmt.Fprintln(cmd.OutOrStdout(), "No mounts. Add one with 'jax mount add BUCKET FOLDER'.")
 		return nil
 	}
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tBUCKET\tMOUNT POINT\tSTATUS\tOPTIONS")
+	var problems []string
 	for _, m := range ms {
 		var opts []string
 		if m.AutoMount {
@@ -104,13 +148,30 @@ func printMounts(cmd *cobra.Command, ms []db.Mount) error {
 			opts = append(opts, "disabled")
 		}
 		opts = append(opts, fmt.Sprintf("cache %dMB/%ds", m.CacheSizeMB, m.CacheTTLSecs))
-		status := m.Status
-		if m.ErrorMessage != "" {
-			status += ": " + m.ErrorMessage
+		name := m.BucketName
+		if name == "" {
+			name = m.BucketID[:8] + " (gone)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.ID[:8], m.BucketID[:8], m.MountPoint, status, strings.Join(opts, ","))
+		status := m.Status
+		switch {
+		case m.ErrorMessage != "":
+			problems = append(problems, fmt.Sprintf("%s %s: %s", m.ID[:8], m.MountPoint, m.ErrorMessage))
+		case m.LastError != "":
+			status += " (last update failed)"
+			problems = append(problems, fmt.Sprintf("%s %s: new versions are not shown: %s", m.ID[:8], m.MountPoint, m.LastError))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.ID[:8], name, m.MountPoint, status, strings.Join(opts, ","))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		fmt.Fprintln(cmd.OutOrStdout(), "\nProblems:")
+		for _, p := range problems {
+			fmt.Fprintln(cmd.OutOrStdout(), "  "+p)
+		}
+	}
+	return nil
 }
 
 func mountCmd(g *globals) *cobra.Command {
@@ -155,7 +216,7 @@ func mountCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ms []db.Mount
+			var ms []app.MountStatus
 			if err := cl.Do(cmd.Context(), "GET", "/v1/mounts", nil, &ms); err != nil {
 				return err
 			}

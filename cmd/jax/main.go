@@ -49,10 +49,8 @@ const (
 // explain maps an error to the message and exit code a user sees.
 func explain(err error) (string, int) {
 	var usage usageError
-	var remote *app.RemoteError
+	// Errors the daemon reports unwrap to the same sentinels (app.RemoteError).
 	switch {
-	case errors.As(err, &remote) && remote.Code == "not_found":
-		return err.Error(), exitNotFound
 	case errors.As(err, &usage):
 		return err.Error(), exitUsage
 	case errors.Is(err, identity.ErrNone):

@@ -56,6 +56,7 @@ type Manager struct {
 	buckets *bucket.Store
 	staging string
 	log     *slog.Logger
+	device  string // the FUSE device, /dev/fuse; tests point it elsewhere
 
 	mu   sync.Mutex // guards live and subs
 	live map[string]*liveMount
@@ -63,9 +64,10 @@ type Manager struct {
 }
 
 type liveMount struct {
-	cfg db.Mount
-	fs  *fuse.FS
-	b   *bucket.Bucket
+	cfg     db.Mount
+	fs      *fuse.FS
+	b       *bucket.Bucket
+	lastErr string // last failure to bring a new version in; guarded by Manager.mu
 }
 
 // New returns a manager; staging is a directory for write staging files.
@@ -73,7 +75,7 @@ func New(d *db.DB, buckets *bucket.Store, staging string, log *slog.Logger) *Man
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{db: d, buckets: buckets, staging: staging, log: log,
+	return &Manager{db: d, buckets: buckets, staging: staging, log: log, device: "/dev/fuse",
 		live: map[string]*liveMount{}, subs: map[chan Event]struct{}{}}
 }
 
@@ -264,7 +266,7 @@ func (m *Manager) limitMemory() {
 func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
 	b, err := m.buckets.Open(cfg.BucketID)
 	if errors.Is(err, bucket.ErrNoBucket) {
-		return nil, fmt.Errorf("the bucket of this mount (%s) no longer exists on this device", cfg.BucketID)
+		return nil, fmt.Errorf("the bucket of this mount (%s) no longer exists on this device; remove the mount with 'jax mount remove %s'", cfg.BucketID, shortID(cfg.ID))
 	}
 	if err != nil {
 		return nil, err
@@ -275,8 +277,8 @@ func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
 	if err := prepareMountPoint(cfg.MountPoint); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		return nil, errors.New("FUSE is not available: /dev/fuse is missing (install fuse3 and load the fuse module)")
+	if err := checkFUSE(m.device); err != nil {
+		return nil, err
 	}
 	staging := filepath.Join(m.staging, cfg.ID)
 	if err := os.MkdirAll(staging, 0o700); err != nil {
@@ -361,6 +363,13 @@ func (m *Manager) StartAuto(ctx context.Context) {
 		m.log.Error("list mounts", "err", err)
 		return
 	}
+	for _, c := range cfgs {
+		// A process that died without stopping its mounts left them
+		// marked as running; nothing of them is live now.
+		if c.Status != db.StatusStopped && c.Status != db.StatusError && !m.running(c.ID) {
+			m.setStatus(c, db.StatusStopped, "")
+		}
+	}
 	var wg sync.WaitGroup
 	for _, c := range cfgs {
 		if !c.Enabled || !c.AutoMount {
@@ -375,6 +384,17 @@ func (m *Manager) StartAuto(ctx context.Context) {
 	wg.Wait()
 }
 
+// LastError returns the last failure to bring a new version into a running
+// mount (it keeps serving what it had), or "".
+func (m *Manager) LastError(id string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if lm := m.live[id]; lm != nil {
+		return lm.lastErr
+	}
+	return ""
+}
+
 // FS returns a live mount's filesystem, or nil.
 func (m *Manager) FS(id string) *fuse.FS {
 	m.mu.Lock()
@@ -385,20 +405,51 @@ func (m *Manager) FS(id string) *fuse.FS {
 	return nil
 }
 
-// OnBucketSynced brings a bucket's new version into each of its live mounts:
-// unsaved local changes are merged, never dropped, the kernel cache is
-// invalidated for what changed, and subscribers hear of it and of every
-// conflict copy made.
-func (m *Manager) OnBucketSynced(ctx context.Context, bucketID string) {
+// Change runs f, a change to a bucket made outside its mounts (a jax
+// command served by the daemon), then brings the result into the bucket's
+// live mounts. What the mounts hold unsaved is saved first, so the change
+// lands on top of it: history stays linear and the mounts see no conflict
+// with their own writes. Files still open for writing are left to their
+// handles and committed on top later, as with any sync.
+func (m *Manager) Change(ctx context.Context, bucketID string, f func() error) error {
+	for _, lm := range m.liveOf(bucketID) {
+		v, err := lm.b.Current()
+		if err == nil {
+			err = lm.fs.Update(ctx, v)
+		}
+		if err != nil {
+			// The change still goes ahead; the mount's edits are merged
+			// with it afterwards, as a sync would.
+			m.log.Warn("save mount before a change", "mount", lm.cfg.MountPoint, "err", err)
+		}
+	}
+	if err := f(); err != nil {
+		return err
+	}
+	m.OnBucketSynced(ctx, bucketID)
+	return nil
+}
+
+func (m *Manager) liveOf(bucketID string) []*liveMount {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	var mounts []*liveMount
 	for _, lm := range m.live {
 		if lm.cfg.BucketID == bucketID && lm.fs != nil {
 			mounts = append(mounts, lm)
 		}
 	}
-	m.mu.Unlock()
-	for _, lm := range mounts {
+	return mounts
+}
+
+func shortID(id string) string { return id[:min(8, len(id))] }
+
+// OnBucketSynced brings a bucket's new version into each of its live mounts:
+// unsaved local changes are merged, never dropped, the kernel cache is
+// invalidated for what changed, and subscribers hear of it and of every
+// conflict copy made.
+func (m *Manager) OnBucketSynced(ctx context.Context, bucketID string) {
+	for _, lm := range m.liveOf(bucketID) {
 		before, _ := m.db.Conflicts(bucketID, false)
 		seen := map[int64]bool{}
 		for _, c := range before {
@@ -408,6 +459,12 @@ func (m *Manager) OnBucketSynced(ctx context.Context, bucketID string) {
 		if err == nil {
 			err = lm.fs.Update(ctx, v)
 		}
+		m.mu.Lock()
+		lm.lastErr = ""
+		if err != nil {
+			lm.lastErr = err.Error()
+		}
+		m.mu.Unlock()
 		if err != nil {
 			m.log.Error("merge new version into mount", "mount", lm.cfg.MountPoint, "err", err)
 			m.emit(Event{Kind: "error", MountID: lm.cfg.ID, BucketID: bucketID, Message: err.Error()})

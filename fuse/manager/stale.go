@@ -69,7 +69,7 @@ func cleanStale(p string, log *slog.Logger) error {
 	_, statErr := os.Stat(p)
 	stale := errors.Is(statErr, syscall.ENOTCONN) || errors.Is(statErr, syscall.ECONNABORTED)
 	if !stale {
-		return fmt.Errorf("%w: %s is already mounted (%s)", ErrInUse, p, fstype)
+		return fmt.Errorf("%w: a %s filesystem is mounted on %s; unmount it or choose another folder", ErrInUse, fstype, p)
 	}
 	log.Warn("cleaning up a stale mount left by a process that died", "mount", p, "type", fstype)
 	return lazyUnmount(p)
