@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -30,9 +29,16 @@ func needFUSE(t *testing.T) {
 // daemon starts `jax daemon` and waits until its socket answers.
 func (c *cli) daemon() *exec.Cmd {
 	c.t.Helper()
-	cmd := c.cmd("daemon")
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	return c.startDaemon(c.cmd("daemon"))
+}
+
+// startDaemon starts a daemon command (perhaps wrapped) and waits until
+// its socket answers.
+func (c *cli) startDaemon(cmd *exec.Cmd) *exec.Cmd {
+	c.t.Helper()
+	logs := &logBuffer{}
+	c.logs = logs
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -54,6 +60,20 @@ func (c *cli) daemon() *exec.Cmd {
 			c.t.Fatalf("daemon did not come up:\n%s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends a daemon with SIGTERM, as a user's Ctrl-C would.
+func stop(t *testing.T, d *exec.Cmd) {
+	t.Helper()
+	d.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- d.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		d.Process.Kill()
+		t.Fatal("daemon did not stop on SIGTERM")
 	}
 }
 
@@ -198,5 +218,235 @@ func TestImportMergesIntoMount(t *testing.T) {
 	desktop.ok("bucket", "import", exp)
 	if a, b := laptop.ok("bucket", "ls", "docs", "--json"), desktop.ok("bucket", "ls", "docs", "--json"); a != b {
 		t.Fatalf("devices differ:\n%s\n%s", a, b)
+	}
+}
+
+// remoteOnly returns a CLI whose home holds nothing but a link to c's
+// daemon socket: every command it runs succeeds only through the daemon,
+// since there is no identity, database or blob store to open here.
+func (c *cli) remoteOnly() *cli {
+	r := &cli{t: c.t, home: c.t.TempDir()}
+	os.MkdirAll(filepath.Join(r.home, "data"), 0o700)
+	if err := os.Symlink(filepath.Join(c.home, "data", "jax.sock"), filepath.Join(r.home, "data", "jax.sock")); err != nil {
+		c.t.Fatal(err)
+	}
+	return r
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read through the mount: %v", err)
+	}
+	return string(b)
+}
+
+// conflictCopies lists the conflict copies anywhere in the mount.
+func conflictCopies(t *testing.T, mp string) []string {
+	var out []string
+	filepath.WalkDir(mp, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), "(conflict from") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// While a daemon runs, every command that changes a bucket runs in it, and
+// the change shows in the mount when the command returns.
+func TestBucketCommandsThroughDaemon(t *testing.T) {
+	needFUSE(t)
+	c := newCLI(t)
+	desktop := newDevice(t, "desktop")
+	c.ok("device", "add", strings.TrimSpace(desktop.ok("device", "card")))
+	c.ok("bucket", "create", "docs")
+	c.run([]byte("hello"), "bucket", "add", "docs", "-", "/hello.txt")
+	c.daemon()
+	mp := filepath.Join(t.TempDir(), "docs")
+	c.ok("mount", "add", "docs", mp)
+	r := c.remoteOnly()
+	if _, errs, code := r.run(nil, "bucket", "ls", "docs"); code != exitNotSetUp {
+		t.Fatalf("reads are local: the remote-only home must not be set up (exit %d %s)", code, errs)
+	}
+
+	// add: a directory (the daemon reads it), then standard input.
+	local := filepath.Join(t.TempDir(), "trip")
+	os.MkdirAll(filepath.Join(local, "day1"), 0o755)
+	os.WriteFile(filepath.Join(local, "day1", "a.txt"), []byte("aaa"), 0o644)
+	os.WriteFile(filepath.Join(local, "notes.txt"), []byte("notes"), 0o600)
+	if out := r.ok("bucket", "add", "docs", local, "/trip"); !strings.Contains(out, "Added "+local+" to docs as version") {
+		t.Fatalf("add: %q", out)
+	}
+	if got := readFile(t, filepath.Join(mp, "trip", "day1", "a.txt")); got != "aaa" {
+		t.Fatalf("added file reads %q", got)
+	}
+	if fi, err := os.Stat(filepath.Join(mp, "trip", "notes.txt")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("added file's mode: %v %v", fi, err)
+	}
+	if _, errs, code := r.run([]byte("from stdin"), "bucket", "add", "docs", "-", "/stdin.txt"); code != 0 {
+		t.Fatalf("add from stdin: exit %d %s", code, errs)
+	}
+	if got := readFile(t, filepath.Join(mp, "stdin.txt")); got != "from stdin" {
+		t.Fatalf("stdin file reads %q", got)
+	}
+
+	// mv, mkdir, rm, restore: each visible at once.
+	r.ok("bucket", "mv", "docs", "/trip/notes.txt", "/notes.txt")
+	if got := readFile(t, filepath.Join(mp, "notes.txt")); got != "notes" {
+		t.Fatalf("moved file reads %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(mp, "trip", "notes.txt")); !os.IsNotExist(err) {
+		t.Fatalf("old name still in the mount: %v", err)
+	}
+	r.ok("bucket", "mkdir", "docs", "-p", "/x/y")
+	if fi, err := os.Stat(filepath.Join(mp, "x", "y")); err != nil || !fi.IsDir() {
+		t.Fatalf("mkdir not in the mount: %v", err)
+	}
+	r.ok("bucket", "rm", "docs", "/hello.txt")
+	if _, err := os.Stat(filepath.Join(mp, "hello.txt")); !os.IsNotExist(err) {
+		t.Fatalf("removed file still in the mount: %v", err)
+	}
+	r.ok("bucket", "restore", "docs", "/hello.txt", "--version", "1")
+	if got := readFile(t, filepath.Join(mp, "hello.txt")); got != "hello" {
+		t.Fatalf("restored file reads %q", got)
+	}
+
+	// A write through the mount still waiting for its coalesced save,
+	// then a command changing the same file and another beside it: the
+	// command's change lands on top, with no merge and no conflict copy.
+	os.WriteFile(filepath.Join(mp, "hello.txt"), []byte("written in the mount"), 0o644)
+	os.WriteFile(filepath.Join(mp, "beside.txt"), []byte("beside"), 0o644)
+	r.run([]byte("written by the command"), "bucket", "add", "docs", "-", "/hello.txt")
+	if got := readFile(t, filepath.Join(mp, "hello.txt")); got != "written by the command" {
+		t.Fatalf("after a mount write and a command: %q", got)
+	}
+	if got := readFile(t, filepath.Join(mp, "beside.txt")); got != "beside" {
+		t.Fatalf("the mount's other write: %q", got)
+	}
+	if cs := conflictCopies(t, mp); len(cs) > 0 {
+		t.Fatalf("conflict copies made: %v", cs)
+	}
+	var hist []versionJSON
+	json.Unmarshal([]byte(c.ok("bucket", "history", "docs", "--json")), &hist)
+	for _, v := range hist {
+		if v.Merge {
+			t.Fatalf("history has a merge: %+v", hist)
+		}
+	}
+	hist = nil
+	json.Unmarshal([]byte(c.ok("bucket", "history", "docs", "/hello.txt", "--json")), &hist)
+	if hist[0].Size != int64(len("written by the command")) || hist[1].Size != int64(len("written in the mount")) {
+		t.Fatalf("hello.txt history, newest first: %+v", hist)
+	}
+
+	// share, unshare, create and import.
+	if out := r.ok("bucket", "share", "docs", "desktop", "--role", "mirror"); out != "Shared docs with desktop as mirror\n" {
+		t.Fatalf("share: %q", out)
+	}
+	if out := r.ok("bucket", "unshare", "docs", "desktop"); !strings.Contains(out, "Removed desktop from docs") {
+		t.Fatalf("unshare: %q", out)
+	}
+	if out := r.ok("bucket", "create", "more"); !strings.Contains(out, `Created bucket "more"`) {
+		t.Fatalf("create: %q", out)
+	}
+	exp := filepath.Join(t.TempDir(), "docs.jax")
+	c.ok("bucket", "export", "docs", exp)
+	if out := r.ok("bucket", "import", exp); !strings.Contains(out, "Imported docs") {
+		t.Fatalf("import: %q", out)
+	}
+	if got := readFile(t, filepath.Join(mp, "hello.txt")); got != "written by the command" {
+		t.Fatalf("after all: %q", got)
+	}
+	// The daemon made every change.
+	for _, op := range []string{"add", "mv", "mkdir", "rm", "restore", "share", "unshare", "create", "import"} {
+		if !strings.Contains(c.logs.String(), `msg="bucket changed by a jax command" op=`+op+" ") {
+			t.Fatalf("daemon log has no %s:\n%s", op, c.logs.String())
+		}
+	}
+}
+
+// A command fails the same way, message and exit code, whether the daemon
+// or the command itself makes the change.
+func TestErrorsSameThroughDaemon(t *testing.T) {
+	c := newCLI(t)
+	c.ok("bucket", "create", "docs")
+	c.run([]byte("hello"), "bucket", "add", "docs", "-", "/hello.txt")
+	garbage := filepath.Join(t.TempDir(), "garbage.jax")
+	os.WriteFile(garbage, []byte("not a tar"), 0o644)
+	missing := filepath.Join(t.TempDir(), "missing")
+	cases := [][]string{
+		{"bucket", "rm", "nope", "/x"},
+		{"bucket", "rm", "docs", "/missing"},
+		{"bucket", "rm", "docs", "/"},
+		{"bucket", "mv", "docs", "/missing", "/y"},
+		{"bucket", "mkdir", "docs", "/a/b"},
+		{"bucket", "mkdir", "docs", "/hello.txt"},
+		{"bucket", "restore", "docs", "/hello.txt", "--version", "42"},
+		{"bucket", "restore", "docs", "/missing", "--version", "1"},
+		{"bucket", "share", "docs", "nobody"},
+		{"bucket", "share", "docs", "nobody", "--role", "boss"},
+		{"bucket", "unshare", "docs", "laptop"},
+		{"bucket", "add", "docs", missing, "/x"},
+		{"bucket", "add", "nope", "-", "/x"},
+		{"bucket", "add", "docs", "-", "/hello.txt/x"},
+		{"bucket", "create", ""},
+		{"bucket", "import", missing},
+		{"bucket", "import", garbage},
+	}
+	type outcome struct {
+		code   int
+		stderr string
+	}
+	run := func() []outcome {
+		var out []outcome
+		for _, args := range cases {
+			_, errs, code := c.run([]byte{}, args...)
+			if code == 0 {
+				t.Fatalf("jax %s succeeded", strings.Join(args, " "))
+			}
+			out = append(out, outcome{code, errs})
+		}
+		return out
+	}
+	alone := run()
+	c.daemon()
+	via := run()
+	for i, args := range cases {
+		if alone[i] != via[i] {
+			t.Errorf("jax %s:\n without daemon: exit %d %q\n through daemon: exit %d %q",
+				strings.Join(args, " "), alone[i].code, alone[i].stderr, via[i].code, via[i].stderr)
+		}
+	}
+	if alone[0].code != exitNotFound || alone[1].code != exitNotFound || alone[9].code != exitUsage {
+		t.Fatalf("exit codes: %+v", alone)
+	}
+	if strings.Count(c.logs.String(), "bucket changed by a jax command") != 0 {
+		t.Fatalf("a failed command changed something:\n%s", c.logs.String())
+	}
+}
+
+// Damaged data fails with exit 5 through the daemon too.
+func TestDamagedThroughDaemon(t *testing.T) {
+	c := newCLI(t)
+	c.ok("bucket", "create", "b")
+	c.run([]byte("data"), "bucket", "add", "b", "-", "/f")
+	filepath.Walk(filepath.Join(c.home, "data", "blobs"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			raw, _ := os.ReadFile(p)
+			raw[len(raw)/2] ^= 1
+			os.WriteFile(p, raw, 0o600)
+		}
+		return nil
+	})
+	_, alone, code := c.run(nil, "bucket", "mkdir", "b", "/d")
+	if code != exitDamaged {
+		t.Fatalf("without daemon: exit %d %s", code, alone)
+	}
+	c.daemon()
+	_, via, code := c.run(nil, "bucket", "mkdir", "b", "/d")
+	if code != exitDamaged || via != alone {
+		t.Fatalf("through the daemon: exit %d %q, without: %q", code, via, alone)
 	}
 }
