@@ -1,0 +1,232 @@
+package tray
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/store/db"
+)
+
+// Options are what the tray needs besides the app.
+type Options struct {
+	Autostart app.Autostart
+	Notifier  *app.Notifier
+	Log       *slog.Logger
+	// Quit stops the app (unmounting everything) and ends the UI. It is
+	// called on its own goroutine.
+	Quit func()
+}
+
+// Tray is the tray icon and menu of a running app, and its windows.
+type Tray struct {
+	fa  fyne.App
+	a   *app.App
+	opt Options
+	log *slog.Logger
+
+	kick chan struct{} // asks the refresh loop for a new menu
+
+	mu      sync.Mutex // guards syncing and last
+	syncing int
+	last    *State
+
+	// Touched on the UI goroutine only.
+	settings  *Settings
+	conflicts *ConflictList
+	hint      string
+}
+
+// New returns the tray of a running app. Call Run to show and update it.
+func New(fa fyne.App, a *app.App, opt Options) *Tray {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Notifier == nil {
+		opt.Notifier = app.NewNotifier(opt.Log, nil)
+	}
+	if opt.Quit == nil {
+		opt.Quit = fa.Quit
+	}
+	return &Tray{fa: fa, a: a, opt: opt, log: opt.Log, kick: make(chan struct{}, 1)}
+}
+
+// Run keeps the menu in step with the app until ctx ends: it rebuilds it
+// on each event the mount manager sends, coalescing bursts.
+func (t *Tray) Run(ctx context.Context) {
+	events, stop := t.a.Mounts.Subscribe()
+	defer stop()
+	t.Refresh()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if ev.Kind == "conflict" {
+				t.opt.Notifier.Conflict(t.a.ConflictNote(ev))
+			}
+			t.Refresh()
+		case <-t.kick:
+			t.apply()
+		}
+	}
+}
+
+// Refresh asks for the menu to be rebuilt; safe from any goroutine.
+func (t *Tray) Refresh() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// SetSyncing is the hook for sync: how many files are in flight.
+func (t *Tray) SetSyncing(n int) {
+	t.mu.Lock()
+	t.syncing = n
+	t.mu.Unlock()
+	t.Refresh()
+}
+
+// State reads the app's current state.
+func (t *Tray) State() State {
+	var s State
+	names := map[string]string{}
+	if bs, err := t.a.DB.Buckets(); err == nil {
+		for _, b := range bs {
+			names[b.ID] = b.Name
+		}
+	}
+	ms, err := t.a.Mounts.List()
+	if err != nil {
+		t.log.Error("list mounts", "err", err)
+	}
+	for _, m := range ms {
+		name := names[m.BucketID]
+		if name == "" {
+			name = filepath.Base(m.MountPoint)
+		}
+		s.Mounts = append(s.Mounts, MountView{ID: m.ID, Bucket: name, MountPoint: m.MountPoint, Status: m.Status, Error: m.ErrorMessage})
+	}
+	s.Conflicts = len(openConflicts(t.a))
+	s.Autostart = t.opt.Autostart.Path != "" && t.opt.Autostart.Enabled()
+	t.mu.Lock()
+	s.Syncing = t.syncing
+	t.mu.Unlock()
+	return s
+}
+
+// openConflicts lists the unresolved conflicts that made a copy.
+func openConflicts(a *app.App) []db.Conflict {
+	cs, err := a.DB.Conflicts("", true)
+	if err != nil {
+		return nil
+	}
+	out := cs[:0]
+	for _, c := range cs {
+		if c.CopyPath != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (t *Tray) apply() {
+	s := t.State()
+	menu := Menu(s, t.actions())
+	fyne.Do(func() {
+		if d, ok := t.fa.(desktop.App); ok {
+			d.SetSystemTrayMenu(menu)
+			d.SetSystemTrayIcon(Icon(s.Icon()))
+		}
+		if t.conflicts != nil {
+			t.conflicts.reload()
+		}
+		if t.settings != nil {
+			t.settings.mountsChanged()
+			t.settings.autostartChanged(s.Autostart)
+		}
+	})
+	t.mu.Lock()
+	t.last = &s
+	t.mu.Unlock()
+}
+
+// LastState is the state the menu last showed; nil before the first.
+func (t *Tray) LastState() *State {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
+func (t *Tray) actions() Actions {
+	// Mounting and unmounting wait on the kernel: never on the UI goroutine.
+	return Actions{
+		Mount: func(id string) {
+			go func() {
+				if err := t.a.Mounts.Start(context.Background(), id); err != nil {
+					t.log.Warn("mount from the tray", "mount", id, "err", err)
+				}
+			}()
+		},
+		Unmount: func(id string) {
+			go func() {
+				if err := t.a.Mounts.Stop(context.Background(), id); err != nil {
+					t.log.Warn("unmount from the tray", "mount", id, "err", err)
+				}
+			}()
+		},
+		Open: func(id string) {
+			if m, err := t.a.Mounts.Get(id); err == nil {
+				if err := app.OpenFolder(m.MountPoint); err != nil {
+					t.log.Warn("open folder", "err", err)
+				}
+			}
+		},
+		Conflicts:    t.ShowConflicts,
+		Settings:     t.ShowSettings,
+		StartAtLogin: func(on bool) { t.SetAutostart(on) },
+		Quit:         func() { go t.opt.Quit() },
+	}
+}
+
+// SetAutostart writes or removes the login entry.
+func (t *Tray) SetAutostart(on bool) error {
+	err := t.opt.Autostart.Set(on)
+	if err != nil {
+		t.log.Error("start at login", "err", err)
+	}
+	t.Refresh()
+	return err
+}
+
+// SetHint shows a line at the top of the settings window, e.g. that no
+// tray is available. Call on the UI goroutine, before ShowSettings.
+func (t *Tray) SetHint(h string) { t.hint = h }
+
+// ShowSettings opens (or raises) the settings window. UI goroutine only.
+func (t *Tray) ShowSettings() {
+	if t.settings == nil {
+		t.settings = newSettings(t)
+	}
+	t.settings.w.Show()
+	t.settings.w.RequestFocus()
+}
+
+// ShowConflicts opens (or raises) the conflict list. UI goroutine only.
+func (t *Tray) ShowConflicts() {
+	if t.conflicts == nil {
+		t.conflicts = newConflictList(t)
+	}
+	t.conflicts.reload()
+	t.conflicts.w.Show()
+	t.conflicts.w.RequestFocus()
+}
