@@ -24,10 +24,17 @@ var ErrBadData = errors.New("device sent data that does not match its hash")
 func (e *Engine) bringIn(ctx context.Context, bs *bstate, dev tree.DeviceID, h Head) {
 	if _, err := e.st.DB.VersionByLink(h.Bucket, h.Link[:]); err != nil {
 		e.setPeer(bs, dev, StatePulling, "")
-		if err := e.pull(ctx, bs, dev, h); err != nil {
+		bad, err := e.pull(ctx, bs, dev, h)
+		if err != nil {
 			e.fail(bs, dev, err)
 			return
 		}
+		defer func() {
+			// The pull got around devices that failed it; say so.
+			for d, err := range bad {
+				e.setPeer(bs, d, StateError, err.Error())
+			}
+		}()
 	}
 	if err := e.incoming(ctx, bs, dev, h.Link); err != nil {
 		e.fail(bs, dev, err)
@@ -89,14 +96,18 @@ type version struct {
 }
 
 // pull fetches, verifies and records the versions leading to h, and every
-// blob they need.
-func (e *Engine) pull(ctx context.Context, bs *bstate, dev tree.DeviceID, h Head) error {
+// blob they need. It returns the devices that failed it on the way.
+func (e *Engine) pull(ctx context.Context, bs *bstate, dev tree.DeviceID, h Head) (map[tree.DeviceID]error, error) {
+	f := e.newFetcher(ctx, h.Bucket, dev)
+	defer func() { f.stop(); f.close() }()
+	return f.bad, e.pullFrom(ctx, f, bs, dev, h)
+}
+
+func (e *Engine) pullFrom(ctx context.Context, f *fetcher, bs *bstate, dev tree.DeviceID, h Head) error {
 	uid, err := uuid.Parse(h.Bucket)
 	if err != nil {
 		return err
 	}
-	f := e.newFetcher(ctx, h.Bucket, dev)
-	defer func() { f.stop(); f.close() }()
 	vs, err := e.fetchVersions(f, uid, h)
 	if err != nil {
 		return err
