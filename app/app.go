@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jax-desktop/jax/app/p2p"
 	"github.com/jax-desktop/jax/fuse/manager"
 )
 
@@ -26,6 +27,7 @@ var ErrRunning = errors.New("another jax daemon or jax-tray is already running f
 type App struct {
 	*Store
 	Mounts *manager.Manager
+	Net    *p2p.Host // the network host; nil if it failed to start
 	log    *slog.Logger
 	lock   *os.File
 	mux    *http.ServeMux // control API; other parts of the app add routes with HandleFunc
@@ -72,6 +74,8 @@ func Start(ctx context.Context, dirs Dirs, log *slog.Logger) (*App, error) {
 	}
 	a := &App{Store: s, Mounts: manager.New(s.DB, s.Buckets, staging, log), log: log, lock: lock, mux: http.NewServeMux()}
 	a.routes()
+	a.startNet(ctx)
+	a.netRoutes()
 	a.Mounts.StartAuto(ctx)
 	return a, nil
 }
@@ -111,6 +115,9 @@ func (a *App) Serve(ctx context.Context) error {
 func (a *App) close() {
 	if err := a.Mounts.StopAll(context.Background()); err != nil {
 		a.log.Error("stop mounts", "err", err)
+	}
+	if a.Net != nil {
+		a.Net.Close()
 	}
 	a.Store.Close()
 	a.lock.Close()

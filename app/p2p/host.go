@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -151,8 +152,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.Identity == nil || cfg.DB == nil {
 		return nil, errors.New("network host: no identity or database")
 	}
-	if os.Getenv(EnvNetwork) == ModeLoopback {
-		cfg.Loopback = true // the environment is the last word: tests rely on it
+	if os.Getenv(EnvNetwork) == ModeLoopback || testing.Testing() {
+		// The environment is the last word, and a test binary (or a daemon
+		// it runs as a child) never reaches beyond this machine.
+		cfg.Loopback = true
 	}
 	log := cfg.Log
 	if log == nil {
