@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -253,9 +252,7 @@ func (a *App) serveAdd(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		if errors.Is(r.Context().Err(), context.Canceled) {
-			a.log.Info("add cancelled by the jax command", "bucket", b.Name, "local", req.Local)
-		}
+		a.log.Info("add by a jax command failed", "bucket", b.Name, "local", req.Local, "err", err)
 		code, status := errorKind(err)
 		if stream {
 			writeJSON(w, status, apiError{Error: err.Error(), Code: code})

@@ -100,7 +100,17 @@ func (c *Client) Change(ctx context.Context, ch BucketChange) (*ChangeResult, er
 func (c *Client) Add(ctx context.Context, req AddRequest, data io.Reader, progress func(AddProgress)) (*ChangeResult, error) {
 	body := io.Reader(http.NoBody)
 	if req.Local == "-" {
-		body = data
+		// Through a pipe that cancelling closes: a read of data (a
+		// terminal, a pipe) may block forever, and the request is not
+		// given up until its body is.
+		pr, pw := io.Pipe()
+		go func() {
+			_, err := io.Copy(pw, data)
+			pw.CloseWithError(err)
+		}()
+		defer context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })()
+		defer pr.Close()
+		body = pr
 	}
 	resp, err := c.send(ctx, "POST", "/v1/bucket/add?"+req.query(), body)
 	if err != nil {

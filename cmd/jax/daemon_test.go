@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jax-desktop/jax/app"
 	"github.com/jax-desktop/jax/store/db"
 )
 
@@ -449,4 +451,177 @@ func TestDamagedThroughDaemon(t *testing.T) {
 	if code != exitDamaged || via != alone {
 		t.Fatalf("through the daemon: exit %d %q, without: %q", code, via, alone)
 	}
+}
+
+// Ctrl-C on `jax bucket add` cancels the add in the daemon: nothing is
+// added, and the daemon carries on.
+func TestAddInterrupted(t *testing.T) {
+	c := newCLI(t)
+	c.ok("bucket", "create", "docs")
+	c.daemon()
+	// A large sparse file takes seconds to chunk and seal, however fast
+	// the machine; standard input that never ends takes forever.
+	big := filepath.Join(t.TempDir(), "big")
+	f, _ := os.Create(big)
+	f.Truncate(8 << 30)
+	f.Close()
+	for _, local := range []string{big, "-"} {
+		cmd := c.cmd("bucket", "add", "docs", local, "/big.bin")
+		var errs bytes.Buffer
+		cmd.Stderr = &errs
+		in, _ := cmd.StdinPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go in.Write(make([]byte, 1<<20)) // blocks once the pipe is full, until the close below
+		time.Sleep(500 * time.Millisecond)
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("add %s finished despite Ctrl-C", local)
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("add %s did not stop on Ctrl-C", local)
+		}
+		in.Close()
+		eventually(t, "the daemon gives up the add", func() bool {
+			return strings.Count(c.logs.String(), "add by a jax command failed") == map[string]int{big: 1, "-": 2}[local]
+		})
+		c.fails(exitNotFound, "no such file", "bucket", "stat", "docs", "/big.bin")
+	}
+	c.run([]byte("small"), "bucket", "add", "docs", "-", "/small.txt")
+	if got := c.ok("bucket", "cat", "docs", "/small.txt"); got != "small" {
+		t.Fatalf("add after the interrupted ones: %q", got)
+	}
+}
+
+// mounts returns the mounts, by mount point, as `jax mount list --json` reports them.
+func (c *cli) mounts() map[string]app.MountStatus {
+	c.t.Helper()
+	var ms []app.MountStatus
+	if err := json.Unmarshal([]byte(c.ok("mount", "list", "--json")), &ms); err != nil {
+		c.t.Fatal(err)
+	}
+	out := map[string]app.MountStatus{}
+	for _, m := range ms {
+		out[m.MountPoint] = m
+	}
+	return out
+}
+
+// A daemon on a machine without FUSE: each mount is in error with a
+// message that says what to install, and everything else works. The
+// daemon runs in a private mount namespace where /dev/fuse is /dev/null.
+func TestDaemonWithoutFUSE(t *testing.T) {
+	needFUSE(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root for a private mount namespace")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("needs unshare(1)")
+	}
+	c := newCLI(t)
+	c.ok("bucket", "create", "docs")
+	d := c.daemon()
+	mp := filepath.Join(t.TempDir(), "docs")
+	c.ok("mount", "add", "docs", mp, "--auto-mount")
+	stop(t, d)
+
+	inner := c.cmd("daemon")
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c",
+		`mount --bind /dev/null /dev/fuse && exec "$0" daemon`, os.Args[0])
+	cmd.Env = inner.Env
+	c.startDaemon(cmd)
+
+	m := c.mounts()[mp]
+	if m.Status != db.StatusError || !strings.Contains(m.ErrorMessage, "FUSE is not available") ||
+		!strings.Contains(m.ErrorMessage, "/dev/fuse") || !strings.Contains(m.ErrorMessage, "install fuse3") {
+		t.Fatalf("mount without FUSE: %s: %q", m.Status, m.ErrorMessage)
+	}
+	out := c.ok("status")
+	if !strings.Contains(out, "1 error") || !strings.Contains(out, "Problems:") || !strings.Contains(out, "FUSE is not available") {
+		t.Fatalf("status:\n%s", out)
+	}
+	c.fails(exitError, "FUSE is not available", "mount", "start", m.ID)
+	// The rest works: bucket changes through the daemon, new mount configs.
+	c.run([]byte("still works"), "bucket", "add", "docs", "-", "/a.txt")
+	if got := c.ok("bucket", "cat", "docs", "/a.txt"); got != "still works" {
+		t.Fatalf("cat: %q", got)
+	}
+	if !strings.Contains(c.logs.String(), "op=add") {
+		t.Fatal("the add did not go through the daemon")
+	}
+}
+
+// Mounts that cannot start are each in error with the reason, and the
+// others start: a folder with another filesystem mounted on it, a bucket
+// deleted while its mount config stayed.
+func TestDaemonMountFaults(t *testing.T) {
+	needFUSE(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	c := newCLI(t)
+	c.ok("bucket", "create", "docs")
+	c.ok("bucket", "create", "gone")
+	c.run([]byte("hello"), "bucket", "add", "docs", "-", "/hello.txt")
+	d := c.daemon()
+	dir := t.TempDir()
+	good, busy, gone := filepath.Join(dir, "good"), filepath.Join(dir, "busy"), filepath.Join(dir, "gone")
+	c.ok("mount", "add", "docs", good, "--auto-mount")
+	c.ok("mount", "add", "docs", busy, "--auto-mount")
+	c.ok("mount", "add", "gone", gone, "--auto-mount")
+	stop(t, d)
+
+	if err := syscall.Mount("tmpfs", busy, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Unmount(busy, syscall.MNT_DETACH) })
+	store, err := db.Open(filepath.Join(c.home, "data", "jax.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Exec("DELETE FROM buckets WHERE name = 'gone'"); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	c.daemon()
+	ms := c.mounts()
+	if ms[good].Status != db.StatusRunning {
+		t.Fatalf("good mount: %+v", ms[good])
+	}
+	if got := readFile(t, filepath.Join(good, "hello.txt")); got != "hello" {
+		t.Fatalf("good mount reads %q", got)
+	}
+	if m := ms[busy]; m.Status != db.StatusError || !strings.Contains(m.ErrorMessage, "a tmpfs filesystem is mounted on "+busy) ||
+		!strings.Contains(m.ErrorMessage, "unmount it or choose another folder") {
+		t.Fatalf("busy mount: %s %q", m.Status, m.ErrorMessage)
+	}
+	if m := ms[gone]; m.Status != db.StatusError || !strings.Contains(m.ErrorMessage, "no longer exists") ||
+		!strings.Contains(m.ErrorMessage, "jax mount remove "+m.ID[:8]) || m.BucketName != "" {
+		t.Fatalf("mount of a deleted bucket: %+v", m)
+	}
+	out := c.ok("status")
+	for _, want := range []string{"3 (1 running, 2 error)", "(gone)", "tmpfs", "no longer exists"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("status lacks %q:\n%s", want, out)
+		}
+	}
+	// A new mount on the busy folder is refused the same way; once the
+	// folder is free, the mount starts.
+	c.fails(exitError, "a tmpfs filesystem is mounted on", "mount", "add", "docs", busy)
+	if err := syscall.Unmount(busy, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("mount", "start", ms[busy].ID)
+	if got := readFile(t, filepath.Join(busy, "hello.txt")); got != "hello" {
+		t.Fatalf("busy mount after the tmpfs left: %q", got)
+	}
+	c.ok("mount", "remove", ms[gone].ID)
 }
