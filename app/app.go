@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/jax-desktop/jax/app/p2p"
+	"github.com/jax-desktop/jax/app/syncer"
 	"github.com/jax-desktop/jax/fuse/manager"
 )
 
@@ -27,7 +28,8 @@ var ErrRunning = errors.New("another jax daemon or jax-tray is already running f
 type App struct {
 	*Store
 	Mounts *manager.Manager
-	Net    *p2p.Host // the network host; nil if it failed to start
+	Net    *p2p.Host      // the network host; nil if it failed to start
+	Sync   *syncer.Engine // nil when the network is off
 	log    *slog.Logger
 	lock   *os.File
 	mux    *http.ServeMux // control API; other parts of the app add routes with HandleFunc
@@ -75,6 +77,7 @@ func Start(ctx context.Context, dirs Dirs, log *slog.Logger) (*App, error) {
 	a := &App{Store: s, Mounts: manager.New(s.DB, s.Buckets, staging, log), log: log, lock: lock, mux: http.NewServeMux()}
 	a.routes()
 	a.startNet(ctx)
+	a.startSync()
 	a.netRoutes()
 	a.Mounts.StartAuto(ctx)
 	return a, nil
@@ -113,6 +116,7 @@ func (a *App) Serve(ctx context.Context) error {
 }
 
 func (a *App) close() {
+	a.stopSync()
 	if err := a.Mounts.StopAll(context.Background()); err != nil {
 		a.log.Error("stop mounts", "err", err)
 	}
