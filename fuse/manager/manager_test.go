@@ -175,3 +175,83 @@ func TestOnBucketSyncedMergesAndNotifies(t *testing.T) {
 		t.Fatalf("events: conflict %v, invalidated %v", conflict, invalidated)
 	}
 }
+
+// Without a usable FUSE device the mount is in error with a message that
+// says what to do, not a bare errno.
+func TestStartWithoutFUSE(t *testing.T) {
+	m, s := setup(t)
+	ctx := context.Background()
+	s.Create(ctx, "docs")
+	cfg, err := m.Create(ctx, "docs", DefaultSettings(filepath.Join(t.TempDir(), "docs")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dev, want := range map[string]string{
+		filepath.Join(t.TempDir(), "fuse"): "is missing",
+		"/dev/null":                        "is not the FUSE device",
+	} {
+		m.device = dev
+		err := m.Start(ctx, cfg.ID)
+		if !errors.Is(err, ErrNoFUSE) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "install fuse3") {
+			t.Fatalf("device %s: %v", dev, err)
+		}
+		if c, _ := m.Get(cfg.ID); c.Status != db.StatusError || c.ErrorMessage != err.Error() {
+			t.Fatalf("device %s: status %s %q", dev, c.Status, c.ErrorMessage)
+		}
+	}
+	m.device = "/dev/fuse"
+	if err := m.Start(ctx, cfg.ID); err != nil {
+		t.Fatalf("with FUSE back: %v", err)
+	}
+}
+
+// A change made outside the mount while the mount holds an unsaved write
+// to the same file: the mount's write is saved first and the change lands
+// on top, so the history stays linear and no conflict copy is made.
+func TestChangeAfterUnsavedMountWrite(t *testing.T) {
+	m, s := setup(t)
+	ctx := context.Background()
+	b, _ := s.Create(ctx, "docs")
+	b.Add(ctx, strings.NewReader("base"), "/r.txt", 0o644, 1, nil)
+	cfg, err := m.Create(ctx, "docs", DefaultSettings(filepath.Join(t.TempDir(), "docs")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx, cfg.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Saved only after the coalescing delay: unsaved when Change runs.
+	if err := os.WriteFile(filepath.Join(cfg.MountPoint, "r.txt"), []byte("mount edit"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = m.Change(ctx, b.ID.String(), func() error {
+		_, err := b.Add(ctx, strings.NewReader("command edit"), "/r.txt", 0o644, 2, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(cfg.MountPoint, "r.txt")); string(raw) != "command edit" {
+		t.Fatalf("mount reads %q", raw)
+	}
+	if ents, _ := os.ReadDir(cfg.MountPoint); len(ents) != 1 {
+		t.Fatalf("mount holds %d entries", len(ents))
+	}
+	if cs, _ := s.DB.Conflicts(b.ID.String(), false); len(cs) != 0 {
+		t.Fatalf("conflicts recorded: %+v", cs)
+	}
+	hist, _ := b.History()
+	for _, v := range hist {
+		if v.Merge {
+			t.Fatal("history has a merge version")
+		}
+	}
+	if len(hist) != 4 { // create, base, the mount's save, the change
+		t.Fatalf("%d versions", len(hist))
+	}
+	// A change that fails brings nothing in and reports its error.
+	boom := errors.New("boom")
+	if err := m.Change(ctx, b.ID.String(), func() error { return boom }); err != boom {
+		t.Fatalf("failed change: %v", err)
+	}
+}
