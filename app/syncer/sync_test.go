@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	mrand "math/rand"
 	"strings"
 	"sync"
 	"testing"
@@ -624,5 +625,89 @@ func TestSyncNow(t *testing.T) {
 	tn.cut(a, b)
 	if _, err := b.eng.SyncNow(ctx, "docs"); !errors.Is(err, ErrNoPeers) {
 		t.Fatalf("sync now with nobody online: %v", err)
+	}
+}
+
+// Three devices edit at random while links go down and up; once every link
+// is up, all hold the same tree and every device's last write to a file of
+// its own survives.
+func TestThreeDevicesRandomEdits(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := mrand.New(mrand.NewSource(seed))
+	tn := newNet()
+	ns := []*node{tn.addNode(t, "a", Config{}), tn.addNode(t, "b", Config{}), tn.addNode(t, "c", Config{})}
+	id := shared(t, ns...)
+	ctx := context.Background()
+	paths := []string{"/a.txt", "/b.txt", "/d1/c.txt", "/d1/d2/e.txt", "/d2/f.txt"}
+	own := map[string]string{} // a file only one device writes: its last content
+	for step := 0; step < 80; step++ {
+		n := ns[rng.Intn(len(ns))]
+		b, v := open(t, n, id)
+		switch op := rng.Intn(12); {
+		case op < 5:
+			p := paths[rng.Intn(len(paths))]
+			b.Add(ctx, strings.NewReader(fmt.Sprintf("%s step %d", n.name, step)), p, 0o644, int64(step), nil)
+		case op < 6:
+			p := "/own-" + n.name + ".txt"
+			content := fmt.Sprintf("%s own %d", n.name, step)
+			if _, err := b.Add(ctx, strings.NewReader(content), p, 0o644, int64(step), nil); err != nil {
+				t.Fatal(err)
+			}
+			own[p] = content
+		case op < 8:
+			ids := v.Tree.IDs()
+			e := v.Tree.Get(ids[rng.Intn(len(ids))])
+			if e.ID != tree.Root && !strings.HasPrefix(e.Name, "own-") {
+				b.Edit(ctx, func(tx *bucket.Tx) error { return tx.Remove(v.Tree.Path(e.ID), true) })
+			}
+		case op < 9:
+			ids := v.Tree.IDs()
+			e := v.Tree.Get(ids[rng.Intn(len(ids))])
+			if e.ID != tree.Root && !strings.HasPrefix(e.Name, "own-") {
+				b.Edit(ctx, func(tx *bucket.Tx) error { return tx.Move(v.Tree.Path(e.ID), paths[rng.Intn(len(paths))]+".mv") })
+			}
+		case op < 11:
+			i, j := rng.Intn(3), rng.Intn(3)
+			if i != j {
+				tn.cut(ns[i], ns[j])
+			}
+		default:
+			i, j := rng.Intn(3), rng.Intn(3)
+			if i != j && tn.linkDown(ns[i].id, ns[j].id) {
+				tn.heal(ns[i], ns[j])
+			}
+		}
+		time.Sleep(time.Duration(rng.Intn(5)) * time.Millisecond)
+	}
+	for i := range ns {
+		for j := i + 1; j < len(ns); j++ {
+			if tn.linkDown(ns[i].id, ns[j].id) {
+				tn.heal(ns[i], ns[j])
+			}
+		}
+	}
+	waitFor(t, "every device to hold the same tree", 30*time.Second, func() bool {
+		_, v0 := open(t, ns[0], id)
+		for _, n := range ns[1:] {
+			if _, v := open(t, n, id); !v.Tree.Equal(v0.Tree) {
+				return false
+			}
+		}
+		return true
+	})
+	_, v := open(t, ns[0], id)
+	if err := v.Tree.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range own {
+		for _, n := range ns {
+			if got := cat(t, n, id, p); got != want {
+				t.Fatalf("%s on %s: %q, want %q", p, n.name, got, want)
+			}
+		}
+	}
+	for _, n := range ns {
+		checkOK(t, n, id)
 	}
 }
