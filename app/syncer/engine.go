@@ -328,17 +328,9 @@ func (e *Engine) heard(dev tree.DeviceID, h Head) error {
 		e.setPeer(bs, dev, StateInSync, "")
 		return nil
 	}
-	if _, err := e.st.DB.VersionByLink(h.Bucket, h.Link[:]); err == nil {
-		// Recorded already: bring it in only if it is a fork not merged yet.
-		heads, _ := e.st.DB.Heads(h.Bucket)
-		fork := false
-		for _, l := range heads {
-			fork = fork || blob.ID(l) == h.Link
-		}
-		if !fork {
-			e.setPeer(bs, dev, StateBehind, "")
-			return nil
-		}
+	if _, err := e.st.DB.VersionByLink(h.Bucket, h.Link[:]); err == nil && !e.unmerged(h.Bucket, h.Link) {
+		e.setPeer(bs, dev, StateBehind, "")
+		return nil
 	}
 	e.enqueue(bs, dev, h)
 	return nil

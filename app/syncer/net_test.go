@@ -219,7 +219,7 @@ func (l *logBuf) dump() {
 }
 
 // addNode starts a device with a real store and engine on the network.
-func (tn *testNet) addNode(t *testing.T, name string, cfg Config) *node {
+func (tn *testNet) addNode(t testing.TB, name string, cfg Config) *node {
 	t.Helper()
 	st := bucket.TestStore(t, name)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -270,7 +270,7 @@ func (n *node) device() bucket.Device {
 
 // dial opens a raw protocol stream from n to dev, for tests that speak the
 // protocol by hand.
-func (n *node) dial(t *testing.T, dev tree.DeviceID) *conn {
+func (n *node) dial(t testing.TB, dev tree.DeviceID) *conn {
 	t.Helper()
 	s, err := n.Open(context.Background(), dev, Protocol)
 	if err != nil {
@@ -280,7 +280,7 @@ func (n *node) dial(t *testing.T, dev tree.DeviceID) *conn {
 	return &conn{s: s, timeout: 5 * time.Second}
 }
 
-func (n *node) head(t *testing.T, bucketID string) blob.ID {
+func (n *node) head(t testing.TB, bucketID string) blob.ID {
 	t.Helper()
 	row, err := n.st.DB.BucketByID(bucketID)
 	if err != nil || len(row.Head) == 0 {
@@ -290,7 +290,7 @@ func (n *node) head(t *testing.T, bucketID string) blob.ID {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

@@ -36,9 +36,36 @@ func (e *Engine) bringIn(ctx context.Context, bs *bstate, dev tree.DeviceID, h H
 			}
 		}()
 	}
+	if !e.unmerged(h.Bucket, h.Link) {
+		// Brought in meanwhile (an earlier pull contained it).
+		state := StateBehind
+		if cur, _, err := e.current(h.Bucket); err == nil && cur.Link == h.Link {
+			state = StateInSync
+		}
+		e.setPeer(bs, dev, state, "")
+		return
+	}
 	if err := e.incoming(ctx, bs, dev, h.Link); err != nil {
 		e.fail(bs, dev, err)
 	}
+}
+
+// unmerged reports whether a recorded version is a head that the current
+// version does not contain yet.
+func (e *Engine) unmerged(bucketID string, link blob.ID) bool {
+	if cur, _, err := e.current(bucketID); err == nil && cur.Link == link {
+		return false
+	}
+	heads, err := e.st.DB.Heads(bucketID)
+	if err != nil {
+		return true
+	}
+	for _, l := range heads {
+		if blob.ID(l) == link {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) fail(bs *bstate, dev tree.DeviceID, err error) {

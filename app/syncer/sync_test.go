@@ -19,7 +19,7 @@ import (
 	"github.com/jax-desktop/jax/store/tree"
 )
 
-func open(t *testing.T, n *node, id string) (*bucket.Bucket, *bucket.Version) {
+func open(t testing.TB, n *node, id string) (*bucket.Bucket, *bucket.Version) {
 	t.Helper()
 	b, err := n.st.Open(id)
 	if err != nil {
@@ -32,7 +32,7 @@ func open(t *testing.T, n *node, id string) (*bucket.Bucket, *bucket.Version) {
 	return b, v
 }
 
-func cat(t *testing.T, n *node, id, p string) string {
+func cat(t testing.TB, n *node, id, p string) string {
 	t.Helper()
 	b, v := open(t, n, id)
 	var sb strings.Builder
@@ -42,7 +42,7 @@ func cat(t *testing.T, n *node, id, p string) string {
 	return sb.String()
 }
 
-func add(t *testing.T, n *node, id, p, content string) *bucket.Version {
+func add(t testing.TB, n *node, id, p, content string) *bucket.Version {
 	t.Helper()
 	b, _ := open(t, n, id)
 	v, err := b.Add(context.Background(), strings.NewReader(content), p, 0o644, time.Now().UnixNano(), nil)
@@ -54,7 +54,7 @@ func add(t *testing.T, n *node, id, p, content string) *bucket.Version {
 
 // shared creates a bucket on the first node, shares it with the others as
 // owners and waits until each has it.
-func shared(t *testing.T, ns ...*node) string {
+func shared(t testing.TB, ns ...*node) string {
 	t.Helper()
 	ctx := context.Background()
 	b, err := ns[0].st.Create(ctx, "docs")
@@ -72,7 +72,7 @@ func shared(t *testing.T, ns ...*node) string {
 }
 
 // waitSame waits until every node has the same head.
-func waitSame(t *testing.T, id string, ns ...*node) {
+func waitSame(t testing.TB, id string, ns ...*node) {
 	t.Helper()
 	waitFor(t, "the same head on every device", 20*time.Second, func() bool {
 		h := ns[0].head(t, id)
@@ -85,7 +85,7 @@ func waitSame(t *testing.T, id string, ns ...*node) {
 	})
 }
 
-func checkOK(t *testing.T, n *node, id string) {
+func checkOK(t testing.TB, n *node, id string) {
 	t.Helper()
 	b, _ := open(t, n, id)
 	rep, err := b.Check(context.Background(), nil)
@@ -261,13 +261,13 @@ func (f *fake) serve(dev tree.DeviceID, s Stream) {
 	}
 }
 
-func announceBy(t *testing.T, from *node, to tree.DeviceID, h Head) error {
+func announceBy(t testing.TB, from *node, to tree.DeviceID, h Head) error {
 	t.Helper()
 	_, err := from.dial(t, to).call(&message{Op: opHeads, Heads: []Head{h}})
 	return err
 }
 
-func peerState(t *testing.T, n *node, id string, dev tree.DeviceID) PeerStatus {
+func peerState(t testing.TB, n *node, id string, dev tree.DeviceID) PeerStatus {
 	t.Helper()
 	st, err := n.eng.Status()
 	if err != nil {
@@ -480,7 +480,7 @@ func TestUnsharedDeviceRefused(t *testing.T) {
 	}
 }
 
-func open2(t *testing.T, n *node, id string) *bucket.Bucket {
+func open2(t testing.TB, n *node, id string) *bucket.Bucket {
 	b, _ := open(t, n, id)
 	return b
 }
@@ -585,7 +585,7 @@ func TestCutTransferResumes(t *testing.T) {
 	}
 }
 
-func countBlobs(t *testing.T, n *node) int {
+func countBlobs(t testing.TB, n *node) int {
 	k := 0
 	n.st.Blobs.Walk(func(blob.ID) error { k++; return nil })
 	return k
