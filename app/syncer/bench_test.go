@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jax-desktop/jax/store/bucket"
 )
 
 // One small save on A until it is B's head, over loopback TCP.
@@ -43,6 +45,42 @@ func BenchmarkPullLargeFile(b *testing.B) {
 		rand.Read(data)
 		a.muted.Store(true) // saved first, announced when the clock runs
 		v, err := ab.Add(context.Background(), bytes.NewReader(data), fmt.Sprintf("/big%d.bin", i), 0o644, 1, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.muted.Store(false)
+		b.StartTimer()
+		a.eng.PeerUp(d.id)
+		for d.head(b, id) != v.Link {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// 5,000 small files in one version, saved on A, until B has them all.
+func BenchmarkPullSmallFiles(b *testing.B) {
+	tn := newNet()
+	a := tn.addNode(b, "laptop", Config{})
+	d := tn.addNode(b, "desktop", Config{})
+	id := shared(b, a, d)
+	ab, _ := open(b, a, id)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		a.muted.Store(true)
+		v, err := ab.Edit(context.Background(), func(tx *bucket.Tx) error {
+			for f := 0; f < 5000; f++ {
+				data := make([]byte, 2000)
+				rand.Read(data)
+				cs, n, err := ab.WriteData(context.Background(), bytes.NewReader(data), nil)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.PutFile(fmt.Sprintf("/run%d/d%02d/f%04d", i, f/100, f), bucket.FileData{Chunks: cs, Size: n, Mode: 0o644, MTime: 1}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			b.Fatal(err)
 		}
