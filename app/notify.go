@@ -19,6 +19,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/jax-desktop/jax/fuse/manager"
+	"github.com/jax-desktop/jax/store/db"
 )
 
 // Desktop notifications. On Linux they go to org.freedesktop.Notifications
@@ -318,44 +319,70 @@ func (a *App) SetNotificationsEnabled(on bool) error {
 	return a.DB.SetSetting("notifications", v)
 }
 
-// ConflictNote describes a conflict event for a notification, naming the
-// other device from the conflict's record.
-func (a *App) ConflictNote(ev manager.Event) ConflictNote {
-	c := ConflictNote{Path: ev.Path, CopyPath: ev.CopyPath}
-	m, err := a.Mounts.Get(ev.MountID)
+// ConflictNotes returns a note for each unresolved conflict copy not in
+// seen, and adds them to seen. Merges record conflicts wherever they run
+// (sync, an import, a mount saving over a newer version), so callers look
+// here on every new version a mount takes rather than trust one event.
+func (a *App) ConflictNotes(seen map[int64]bool) []ConflictNote {
+	cs, err := a.DB.Conflicts("", true)
 	if err != nil {
-		return c
+		a.log.Error("list conflicts", "err", err)
+		return nil
 	}
-	rel, err := filepath.Rel(m.MountPoint, ev.CopyPath)
-	if err != nil {
-		return c
-	}
-	cs, err := a.DB.Conflicts(ev.BucketID, true)
-	if err != nil {
-		return c
-	}
-	devs, _ := a.DB.Devices()
-	for _, k := range cs {
-		if strings.TrimPrefix(k.CopyPath, "/") != rel || len(k.OtherDevice) == 0 {
-			continue
+	var fresh []db.Conflict
+	for i := len(cs) - 1; i >= 0; i-- { // oldest first
+		if c := cs[i]; !seen[c.ID] && c.CopyPath != "" {
+			seen[c.ID] = true
+			fresh = append(fresh, c)
 		}
-		for _, d := range devs {
-			if bytes.Equal(d.ID, k.OtherDevice) {
-				c.Device = d.Name
-				return c
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	mounts, _ := a.Mounts.List()
+	devs, _ := a.DB.Devices()
+	var out []ConflictNote
+	for _, c := range fresh {
+		var mp string
+		for _, m := range mounts {
+			if m.BucketID == c.BucketID && (mp == "" || m.Status == db.StatusRunning) {
+				mp = m.MountPoint
 			}
 		}
-		c.Device = hex.EncodeToString(k.OtherDevice)[:8]
-		return c
+		n := ConflictNote{Path: c.Path, Device: ""}
+		if mp != "" {
+			n.Path, n.CopyPath = filepath.Join(mp, c.Path), filepath.Join(mp, c.CopyPath)
+		}
+		for _, d := range devs {
+			if len(c.OtherDevice) > 0 && bytes.Equal(d.ID, c.OtherDevice) {
+				n.Device = d.Name
+			}
+		}
+		if n.Device == "" && len(c.OtherDevice) >= 4 {
+			n.Device = hex.EncodeToString(c.OtherDevice)[:8]
+		}
+		out = append(out, n)
 	}
-	return c
+	return out
 }
 
-// NotifyConflicts sends a notification for each conflict copy the mounts
-// make, until ctx ends.
+// SeenConflicts returns the conflicts already recorded, so that starting up
+// does not announce old ones again.
+func (a *App) SeenConflicts() map[int64]bool {
+	seen := map[int64]bool{}
+	cs, _ := a.DB.Conflicts("", false)
+	for _, c := range cs {
+		seen[c.ID] = true
+	}
+	return seen
+}
+
+// NotifyConflicts sends a notification for each conflict copy made while it
+// runs, until ctx ends.
 func (a *App) NotifyConflicts(ctx context.Context, n *Notifier) {
 	events, stop := a.Mounts.Subscribe()
 	defer stop()
+	seen := a.SeenConflicts()
 	for {
 		select {
 		case <-ctx.Done():
@@ -364,9 +391,14 @@ func (a *App) NotifyConflicts(ctx context.Context, n *Notifier) {
 			if !ok {
 				return
 			}
-			if ev.Kind == "conflict" {
-				n.Conflict(a.ConflictNote(ev))
+			if IsNewVersion(ev) {
+				for _, c := range a.ConflictNotes(seen) {
+					n.Conflict(c)
+				}
 			}
 		}
 	}
 }
+
+// IsNewVersion tells whether a mount event may come with new conflicts.
+func IsNewVersion(ev manager.Event) bool { return ev.Kind == "conflict" || ev.Kind == "invalidated" }

@@ -110,10 +110,14 @@ func newSettings(t *Tray) *Settings {
 		}
 		s.w.Hide()
 	})
-	s.mountsChanged()
 	s.loadBuckets()
 	s.loadDevices()
-	s.newMount()
+	s.mountsChanged()
+	if len(s.mounts) > 0 {
+		s.mount.list.Select(0)
+	} else {
+		s.newMount()
+	}
 	return s
 }
 
@@ -253,12 +257,26 @@ func (s *Settings) newMount() {
 	if len(s.buckets) > 0 {
 		f.bucket.SetSelected(s.buckets[0].Name)
 		if home, err := os.UserHomeDir(); err == nil {
-			f.point.SetText(filepath.Join(home, "Jax", s.buckets[0].Name))
+			f.point.SetText(s.freeFolder(filepath.Join(home, "Jax", s.buckets[0].Name)))
 		}
 	}
 	f.save.SetText("Add and mount")
 	s.updateMountButtons()
 	s.validateMount()
+}
+
+// freeFolder suggests p, or p-2, p-3… if a mount already uses it.
+func (s *Settings) freeFolder(p string) string {
+	for i := 2; ; i++ {
+		taken := false
+		for _, m := range s.mounts {
+			taken = taken || m.MountPoint == p
+		}
+		if !taken {
+			return p
+		}
+		p = fmt.Sprintf("%s-%d", strings.TrimRight(p, "-0123456789"), i)
+	}
 }
 
 func (s *Settings) editMount(id string) {

@@ -40,6 +40,7 @@ type Tray struct {
 	settings  *Settings
 	conflicts *ConflictList
 	hint      string
+	installed bool // the tray shows our menu
 }
 
 // New returns the tray of a running app. Call Run to show and update it.
@@ -61,6 +62,7 @@ func New(fa fyne.App, a *app.App, opt Options) *Tray {
 func (t *Tray) Run(ctx context.Context) {
 	events, stop := t.a.Mounts.Subscribe()
 	defer stop()
+	seen := t.a.SeenConflicts()
 	t.Refresh()
 	for {
 		select {
@@ -70,8 +72,10 @@ func (t *Tray) Run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if ev.Kind == "conflict" {
-				t.opt.Notifier.Conflict(t.a.ConflictNote(ev))
+			if app.IsNewVersion(ev) {
+				for _, c := range t.a.ConflictNotes(seen) {
+					t.opt.Notifier.Conflict(c)
+				}
 			}
 			t.Refresh()
 		case <-t.kick:
@@ -139,11 +143,23 @@ func openConflicts(a *app.App) []db.Conflict {
 	return out
 }
 
+// Install puts the icon and menu in the tray. Call it on the main
+// goroutine before the app runs: Fyne starts its tray only if it has a menu
+// by then.
+func (t *Tray) Install() {
+	s := t.State()
+	if d, ok := t.fa.(desktop.App); ok {
+		d.SetSystemTrayMenu(Menu(s, t.actions()))
+		d.SetSystemTrayIcon(Icon(s.Icon()))
+		t.installed = true
+	}
+}
+
 func (t *Tray) apply() {
 	s := t.State()
 	menu := Menu(s, t.actions())
 	fyne.Do(func() {
-		if d, ok := t.fa.(desktop.App); ok {
+		if d, ok := t.fa.(desktop.App); ok && t.installed {
 			d.SetSystemTrayMenu(menu)
 			d.SetSystemTrayIcon(Icon(s.Icon()))
 		}

@@ -62,14 +62,18 @@ func run(args []string) error {
 	log, closeLog := openLog(dirs, *verbose)
 	defer closeLog()
 
+	// Signals during start-up; Fyne takes them over once it runs.
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	// The instance lives until Quit: its network and mounts hang off this.
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	defer stopServe()
 	started := time.Now()
 	created, err := app.FirstRun(ctx, dirs, log)
 	if err != nil {
 		return err
 	}
-	a, err := app.Start(ctx, dirs, log)
+	a, err := app.Start(serveCtx, dirs, log)
 	if errors.Is(err, app.ErrRunning) {
 		if shown, err := showRunning(dirs); shown || err != nil {
 			return err
@@ -88,13 +92,17 @@ func run(args []string) error {
 		log.Warn("start at login unavailable", "err", err)
 	}
 
-	serveCtx, stopServe := context.WithCancel(context.Background())
 	served := make(chan struct{})
 	// Quit unmounts everything (Serve's ending) before the UI goes away.
 	quit := sync.OnceFunc(func() {
 		stopServe()
 		<-served
-		fyne.Do(fa.Quit)
+		fyne.Do(func() {
+			// Fyne may be ending already (it quits on SIGTERM itself); it
+			// then runs this at once and its quit fails: nothing is lost.
+			defer func() { recover() }()
+			fa.Quit()
+		})
 	})
 	var t *tray.Tray
 	n := app.NewNotifier(log, func() { fyne.Do(t.ShowConflicts) })
@@ -111,14 +119,16 @@ func run(args []string) error {
 			log.Error("control socket", "err", err)
 		}
 	}()
-	go func() {
-		<-ctx.Done() // SIGINT/SIGTERM
-		quit()
-	}()
 
+	bus, host := tray.Host()
+	if bus {
+		// Without a session bus Fyne's tray cannot start (and fails at
+		// quit), so it is only set up with one.
+		t.Install()
+	}
 	fa.Lifecycle().SetOnStarted(func() {
 		go t.Run(serveCtx)
-		if !tray.HostAvailable() {
+		if !host {
 			log.Warn("no system tray (no StatusNotifierWatcher on the session bus); showing the window")
 			t.SetHint(tray.NoTrayHint)
 			t.ShowSettings()
@@ -137,6 +147,14 @@ func run(args []string) error {
 			t.Refresh()
 		}()
 	})
+	if ctx.Err() != nil { // a signal during start-up
+		stopServe()
+		<-served
+		return nil
+	}
+	// From here Fyne handles SIGINT/SIGTERM: it quits, and Run returns.
+	// (Stopping ours also cancels ctx.)
+	stopSignals()
 	fa.Run()
 	// The UI ended (Quit, or the window system went away): stop the mounts.
 	stopServe()
