@@ -98,10 +98,10 @@ func (e *Engine) incoming(ctx context.Context, bs *bstate, dev tree.DeviceID, li
 	if res != nil && res.Version != nil && res.Version.Link == link {
 		state = StateInSync
 	}
-	e.setPeer(bs, dev, state, "")
 	bs.mu.Lock()
 	bs.peer(dev).synced = time.Now()
 	bs.mu.Unlock()
+	e.setPeer(bs, dev, state, "")
 	if res != nil && res.Action != merge.UpToDate && res.Action != merge.KeepOurs {
 		if e.cfg.OnSynced != nil {
 			e.cfg.OnSynced(ctx, bs.id)

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sort"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/jax-desktop/jax/store/blob"
 	"github.com/jax-desktop/jax/store/bucket"
+	"github.com/jax-desktop/jax/store/db"
 	"github.com/jax-desktop/jax/store/tree"
 )
 
@@ -110,6 +112,23 @@ func (e *Engine) bucket(id string) *bstate {
 	if bs == nil {
 		bs = &bstate{id: id, peers: map[tree.DeviceID]*peer{}, queue: map[tree.DeviceID]Head{}}
 		e.buckets[id] = bs
+		// What was known before a restart: last sync and last error.
+		rows, _ := e.st.DB.SyncPeers(id)
+		for _, r := range rows {
+			if len(r.Device) != len(tree.DeviceID{}) {
+				continue
+			}
+			p := bs.peer(tree.DeviceID(r.Device))
+			if len(r.Head) == len(blob.ID{}) {
+				p.head, p.height = blob.ID(r.Head), r.Height
+			}
+			if r.SyncedAt > 0 {
+				p.synced = time.Unix(0, r.SyncedAt)
+			}
+			if r.Error != "" {
+				p.state, p.err = StateError, r.Error
+			}
+		}
 	}
 	return bs
 }
@@ -122,7 +141,19 @@ func (e *Engine) setPeer(bs *bstate, dev tree.DeviceID, state, msg string) {
 	if state == StateInSync && msg == "" {
 		p.synced = time.Now()
 	}
+	row := db.SyncPeer{BucketID: bs.id, Device: bytes.Clone(dev[:]), Height: p.height, Error: p.err}
+	if !p.head.IsZero() {
+		row.Head = bytes.Clone(p.head[:])
+	}
+	if !p.synced.IsZero() {
+		row.SyncedAt = p.synced.UnixNano()
+	}
 	bs.mu.Unlock()
+	if state != StatePulling {
+		if err := e.st.DB.PutSyncPeer(row); err != nil {
+			e.log.Warn("record sync state", "err", err)
+		}
+	}
 	if changed {
 		e.emit(Event{Kind: "state", Bucket: bs.id, Device: dev.String(), State: state, Error: msg})
 	}

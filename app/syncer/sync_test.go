@@ -142,7 +142,13 @@ func TestSaveOnAReachesB(t *testing.T) {
 		}
 		return true
 	})
-	// A saves on B travel back.
+	// A restarted engine still knows when the bucket last synced.
+	again := New(Config{Store: b.st, Transport: b})
+	st, err := again.Status()
+	if err != nil || len(st) != 1 || len(st[0].Peers) != 1 || st[0].Peers[0].Synced.IsZero() || st[0].Peers[0].Head != v.Link.String() {
+		t.Fatalf("status after a restart: %+v %v", st, err)
+	}
+	// Saves on B travel back.
 	v = add(t, b, id, "/notes/reply.txt", "hi back")
 	waitFor(t, "A to have B's save", 10*time.Second, func() bool { return a.head(t, id) == v.Link })
 	if got := cat(t, a, id, "/notes/reply.txt"); got != "hi back" {
