@@ -67,10 +67,12 @@ type Engine struct {
 	me  tree.DeviceID
 	log *slog.Logger
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	kick   chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	kick    chan struct{}
+	life    sync.Mutex // guards stopped and adding to wg
+	stopped bool
+	wg      sync.WaitGroup
 
 	mu      sync.Mutex
 	buckets map[string]*bstate
@@ -115,20 +117,37 @@ func New(cfg Config) *Engine {
 // with every connected device now and every Ping.
 func (e *Engine) Start() {
 	e.st.OnHeadChange(e.headChanged)
-	e.wg.Add(1)
-	go e.loop()
+	e.spawn(e.loop)
 }
 
 // Stop ends the engine's work and waits for it. Streams being served end
 // with their transport.
 func (e *Engine) Stop() {
+	e.life.Lock()
+	e.stopped = true
+	e.life.Unlock()
 	e.cancel()
 	e.wg.Wait()
 }
 
+// spawn runs f in a goroutine Stop waits for, unless the engine stopped.
+func (e *Engine) spawn(f func()) bool {
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.stopped {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+	return true
+}
+
 // PeerUp is called when a device connects: heads are exchanged at once.
 func (e *Engine) PeerUp(dev tree.DeviceID) {
-	e.go_(func() { e.ping(e.ctx, dev) })
+	e.spawn(func() { e.ping(e.ctx, dev) })
 }
 
 // PeerDown is called when a device disconnects.
@@ -148,17 +167,6 @@ func (e *Engine) Stats() Stats {
 	return Stats{BlobsFetched: e.fetched.Load(), BytesFetched: e.fetchedBytes.Load(), BlobsServed: e.served.Load()}
 }
 
-func (e *Engine) go_(f func()) {
-	if e.ctx.Err() != nil {
-		return
-	}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		f()
-	}()
-}
-
 func (e *Engine) headChanged(bucketID string) {
 	e.mu.Lock()
 	e.dirty[bucketID] = true
@@ -170,7 +178,6 @@ func (e *Engine) headChanged(bucketID string) {
 }
 
 func (e *Engine) loop() {
-	defer e.wg.Done()
 	e.pingAll()
 	t := time.NewTicker(e.cfg.Ping)
 	defer t.Stop()
@@ -188,7 +195,7 @@ func (e *Engine) loop() {
 
 func (e *Engine) pingAll() {
 	for _, dev := range e.cfg.Transport.Connected() {
-		e.go_(func() { e.ping(e.ctx, dev) })
+		e.spawn(func() { e.ping(e.ctx, dev) })
 	}
 }
 
@@ -218,7 +225,7 @@ func (e *Engine) announceDirty() {
 		}
 	}
 	for dev, hs := range per {
-		e.go_(func() {
+		e.spawn(func() {
 			if err := e.announce(e.ctx, dev, hs); err != nil {
 				e.log.Info("announce failed", "device", dev.Short(), "err", err)
 			}

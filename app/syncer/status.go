@@ -169,15 +169,17 @@ func (e *Engine) enqueue(bs *bstate, dev tree.DeviceID, h Head) {
 		bs.idle = make(chan struct{})
 	}
 	bs.mu.Unlock()
-	if start {
-		e.wg.Add(1)
-		go e.work(bs)
+	if start && !e.spawn(func() { e.work(bs) }) {
+		bs.mu.Lock()
+		clear(bs.queue)
+		bs.running = false
+		close(bs.idle)
+		bs.mu.Unlock()
 	}
 }
 
 // work brings in queued heads one at a time until none is left.
 func (e *Engine) work(bs *bstate) {
-	defer e.wg.Done()
 	for {
 		bs.mu.Lock()
 		var dev tree.DeviceID
