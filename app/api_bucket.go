@@ -219,6 +219,7 @@ func (a *App) serveAdd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	a.log.Info("adding for a jax command", "bucket", b.Name, "local", req.Local, "remote", req.Remote, "files", plan.Files, "bytes", plan.Bytes)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)

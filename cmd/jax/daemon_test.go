@@ -474,7 +474,11 @@ func TestAddInterrupted(t *testing.T) {
 			t.Fatal(err)
 		}
 		go in.Write(make([]byte, 1<<20)) // blocks once the pipe is full, until the close below
-		time.Sleep(500 * time.Millisecond)
+		n := map[string]int{big: 1, "-": 2}[local]
+		eventually(t, "the daemon starts the add", func() bool {
+			return strings.Count(c.logs.String(), "adding for a jax command") == n
+		})
+		time.Sleep(200 * time.Millisecond) // under way
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -489,7 +493,7 @@ func TestAddInterrupted(t *testing.T) {
 		}
 		in.Close()
 		eventually(t, "the daemon gives up the add", func() bool {
-			return strings.Count(c.logs.String(), "add by a jax command failed") == map[string]int{big: 1, "-": 2}[local]
+			return strings.Count(c.logs.String(), "add by a jax command failed") == n
 		})
 		c.fails(exitNotFound, "no such file", "bucket", "stat", "docs", "/big.bin")
 	}
