@@ -197,9 +197,15 @@ func (s *Settings) mountsChanged() {
 		s.mount.reason.SetText(err.Error())
 		return
 	}
+	first := len(s.mounts) == 0 && len(ms) > 0 && s.mount.editing == ""
 	s.mounts = ms
 	s.mount.list.Refresh()
+	if first { // e.g. the first run's mount, made after the window opened
+		s.mount.list.Select(0)
+		return
+	}
 	s.updateMountButtons()
+	s.validateMount()
 }
 
 func (s *Settings) current() (db.Mount, bool) {
@@ -266,7 +272,8 @@ func (s *Settings) newMount() {
 }
 
 // freeFolder suggests p, or p-2, p-3… if a mount already uses it.
-func (s *Settings) freeFolder(p string) string {
+func (s *Settings) freeFolder(base string) string {
+	p := base
 	for i := 2; ; i++ {
 		taken := false
 		for _, m := range s.mounts {
@@ -275,7 +282,7 @@ func (s *Settings) freeFolder(p string) string {
 		if !taken {
 			return p
 		}
-		p = fmt.Sprintf("%s-%d", strings.TrimRight(p, "-0123456789"), i)
+		p = fmt.Sprintf("%s-%d", base, i)
 	}
 }
 

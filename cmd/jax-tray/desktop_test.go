@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -429,5 +428,3 @@ func eventually(t *testing.T, what string, timeout time.Duration, f func() bool)
 		}
 	}
 }
-
-var _ = strconv.Itoa

@@ -1,0 +1,225 @@
+package tray
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/store/db"
+)
+
+// newTestTray runs a real app instance in a temp dir with a tray on Fyne's
+// test driver: windows are laid out and tapped with no display.
+func newTestTray(t *testing.T) (*Tray, *app.App) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	dirs, err := app.ResolveDirs(filepath.Join(home, "jax"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := app.Init(ctx, dirs, "laptop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Buckets.Create(ctx, "docs")
+	s.Close()
+	a, err := app.Start(ctx, dirs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { a.Serve(ctx); close(served) }()
+	t.Cleanup(func() { cancel(); <-served })
+	fa := test.NewTempApp(t)
+	auto := app.Autostart{Path: filepath.Join(home, ".config", "autostart", "jax-tray.desktop"), Args: []string{"/usr/bin/jax-tray", "--autostart"}}
+	return New(fa, a, Options{Autostart: auto}), a
+}
+
+func TestSettingsMountForm(t *testing.T) {
+	tr, a := newTestTray(t)
+	tr.ShowSettings()
+	s := tr.settings
+	f := &s.mount
+	if f.editing != "" || f.bucket.Selected != "docs" {
+		t.Fatalf("a new mount form for docs expected, got editing %q bucket %q", f.editing, f.bucket.Selected)
+	}
+	if !strings.HasSuffix(f.point.Text, filepath.Join("Jax", "docs")) || f.save.Disabled() {
+		t.Fatalf("default folder %q, save disabled %v (%s)", f.point.Text, f.save.Disabled(), f.reason.Text)
+	}
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "x"), nil, 0o644)
+	for _, c := range []struct{ point, size, ttl, reason string }{
+		{"/tmp/jax-new", "0", "60", "cache size must be between 1 and"},
+		{"/tmp/jax-new", "lots", "60", "cache size must be a whole number"},
+		{"/tmp/jax-new", "100", "-1", "cache TTL must be between 0"},
+		{"/tmp/jax-new", "999999999", "60", "cache size must be between"},
+		{"relative/dir", "100", "60", "must be an absolute path"},
+		{"", "100", "60", "a mount point is required"},
+		{full, "100", "60", "is not empty"},
+	} {
+		f.point.SetText(c.point)
+		f.size.SetText(c.size)
+		test.Type(f.ttl, "") // the entry's own change path
+		f.ttl.SetText(c.ttl)
+		if !strings.Contains(f.reason.Text, c.reason) || !f.save.Disabled() {
+			t.Errorf("%+v: reason %q, save disabled %v", c, f.reason.Text, f.save.Disabled())
+		}
+	}
+	// Valid: saved. Not enabled, so it is not mounted (no FUSE needed).
+	mp := filepath.Join(t.TempDir(), "docs")
+	f.point.SetText(mp)
+	f.size.SetText("250")
+	f.ttl.SetText("5")
+	f.on.SetChecked(false)
+	if f.reason.Text != "" || f.save.Disabled() {
+		t.Fatalf("valid form refused: %q", f.reason.Text)
+	}
+	test.Tap(f.save)
+	ms, _ := a.Mounts.List()
+	if len(ms) != 1 || ms[0].MountPoint != mp || ms[0].CacheSizeMB != 250 || ms[0].CacheTTLSecs != 5 || ms[0].Enabled || !ms[0].AutoMount {
+		t.Fatalf("saved mount: %+v (reason %q)", ms, f.reason.Text)
+	}
+	if f.editing != ms[0].ID || f.save.Text != "Save" {
+		t.Fatalf("form does not show the saved mount: %q %q", f.editing, f.save.Text)
+	}
+	// The same folder for a second mount is refused in the form.
+	test.Tap(f.add)
+	f.point.SetText(mp)
+	if !strings.Contains(f.reason.Text, "already the folder") || !f.save.Disabled() {
+		t.Fatalf("second mount on the same folder: %q", f.reason.Text)
+	}
+	// Editing: a bad value is refused and nothing changes.
+	s.editMount(ms[0].ID)
+	f.size.SetText("0")
+	if !f.save.Disabled() {
+		t.Fatal("save enabled with cache size 0")
+	}
+	s.saveMount() // even if forced
+	if m, _ := a.Mounts.Get(ms[0].ID); m.CacheSizeMB != 250 {
+		t.Fatalf("bad edit applied: %+v", m)
+	}
+	if !strings.HasPrefix(f.reason.Text, "Not saved: cache size") {
+		t.Fatalf("forced save reason %q", f.reason.Text)
+	}
+}
+
+func TestSettingsBucketsDevicesGeneral(t *testing.T) {
+	tr, a := newTestTray(t)
+	tr.ShowSettings()
+	s := tr.settings
+
+	// Buckets: create, refusing a duplicate name.
+	s.bucket.name.SetText("docs")
+	test.Tap(s.bucket.create)
+	if !strings.Contains(s.bucket.reason.Text, "already a bucket") {
+		t.Fatalf("duplicate bucket: %q", s.bucket.reason.Text)
+	}
+	s.bucket.name.SetText("photos")
+	test.Tap(s.bucket.create)
+	if bs, _ := a.DB.Buckets(); len(bs) != 2 || len(s.buckets) != 2 {
+		t.Fatalf("buckets after create: %d (%q)", len(bs), s.bucket.reason.Text)
+	}
+	if len(s.mount.bucket.Options) != 2 {
+		t.Fatalf("mount form offers %q", s.mount.bucket.Options)
+	}
+
+	// Devices: a bad card is refused with the reason; a real one is added
+	// and offered for sharing.
+	s.device.paste.SetText("hello")
+	test.Tap(s.device.add)
+	if !strings.Contains(s.device.reason.Text, "not a device card") {
+		t.Fatalf("bad card: %q", s.device.reason.Text)
+	}
+	other, err := app.Init(context.Background(), app.Dirs{Config: t.TempDir(), Data: t.TempDir(), State: t.TempDir()}, "desktop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := other.Card()
+	other.Close()
+	if !strings.HasPrefix(s.device.card.Text, "jaxdev1-") || s.device.qr.Resource == nil {
+		t.Fatal("this device's card or QR code missing")
+	}
+	s.device.paste.SetText(card)
+	test.Tap(s.device.add)
+	if len(s.device.devices) != 2 || len(s.bucket.device.Options) != 1 {
+		t.Fatalf("devices %d, share choices %q (%q)", len(s.device.devices), s.bucket.device.Options, s.device.reason.Text)
+	}
+	// Share: pick the bucket and device.
+	s.bucket.list.Select(0)
+	s.bucket.device.SetSelected(s.bucket.device.Options[0])
+	test.Tap(s.bucket.share)
+	if s.bucket.reason.Text != "" {
+		t.Fatalf("share: %q", s.bucket.reason.Text)
+	}
+	b, _ := a.Buckets.Open(s.buckets[0].ID)
+	cur, _ := b.Current()
+	if len(cur.Manifest.Shares) != 2 {
+		t.Fatalf("shares after Share: %+v", cur.Manifest.Shares)
+	}
+	// History of a path lists its versions.
+	s.bucket.path.SetText("/")
+	s.pathHistory()
+	if s.bucket.reason.Text != "" && len(s.bucket.changes) == 0 {
+		t.Logf("history of /: %q", s.bucket.reason.Text)
+	}
+
+	// General: the login check writes and removes the autostart entry; the
+	// notifications check is stored.
+	s.general.login.SetChecked(true)
+	if _, err := os.Stat(tr.opt.Autostart.Path); err != nil {
+		t.Fatalf("autostart entry after checking: %v", err)
+	}
+	s.general.login.SetChecked(false)
+	if _, err := os.Stat(tr.opt.Autostart.Path); !os.IsNotExist(err) {
+		t.Fatalf("autostart entry after unchecking: %v", err)
+	}
+	s.general.notify.SetChecked(false)
+	if a.NotificationsEnabled() {
+		t.Fatal("notifications setting not stored")
+	}
+}
+
+func TestConflictList(t *testing.T) {
+	tr, a := newTestTray(t)
+	bs, _ := a.DB.Buckets()
+	if _, err := a.DB.AddConflicts([]db.Conflict{
+		{BucketID: bs[0].ID, Version: []byte{1}, Kind: "edit/edit", Path: "/report.txt", CopyPath: "/report (conflict from desktop).txt", FileID: []byte{1}, CopyID: []byte{2}},
+		{BucketID: bs[0].ID, Version: []byte{1}, Kind: "edit/delete", Path: "/gone.txt", FileID: []byte{3}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.State().Conflicts; n != 1 {
+		t.Fatalf("state counts %d conflicts (only copies count)", n)
+	}
+	tr.ShowConflicts()
+	c := tr.conflicts
+	if len(c.items) != 1 || c.empty.Visible() {
+		t.Fatalf("conflict list shows %d", len(c.items))
+	}
+	// With the bucket not mounted, acting on the files says why.
+	c.do(c.items[0], c.KeepThis)
+	if !strings.Contains(c.reason.Text, "mount this bucket") {
+		t.Fatalf("keep without a mount: %q", c.reason.Text)
+	}
+	c.do(c.items[0], c.Dismiss)
+	if len(c.items) != 0 || !c.empty.Visible() || tr.State().Conflicts != 0 {
+		t.Fatalf("after dismiss: %d items", len(c.items))
+	}
+	// New conflicts are found once each.
+	seen := map[int64]bool{}
+	if n := len(a.ConflictNotes(seen)); n != 0 {
+		t.Fatalf("%d notes for resolved conflicts", n)
+	}
+	a.DB.AddConflicts([]db.Conflict{{BucketID: bs[0].ID, Version: []byte{2}, Kind: "edit/edit", Path: "/b.txt", CopyPath: "/b (conflict).txt", FileID: []byte{5}, CopyID: []byte{6}}})
+	notes := a.ConflictNotes(seen)
+	if len(notes) != 1 || notes[0].Path != "/b.txt" || len(a.ConflictNotes(seen)) != 0 {
+		t.Fatalf("notes: %+v", notes)
+	}
+}
