@@ -58,7 +58,8 @@ func newDevice(t *testing.T, name string) *cli {
 
 func (c *cli) cmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "JAX_TEST_MAIN=1", "JAX_HOME="+c.home)
+	// Loopback: a daemon started by a test never reaches the LAN (mDNS) or beyond.
+	cmd.Env = append(os.Environ(), "JAX_TEST_MAIN=1", "JAX_HOME="+c.home, "JAX_NETWORK=loopback")
 	return cmd
 }
 
