@@ -2,8 +2,13 @@ package app
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
+	"maps"
+	mrand "math/rand"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +112,148 @@ func TestSyncBetweenDaemons(t *testing.T) {
 	if _, err := dc.SyncNow(ctx, "no-such-bucket", nil); err == nil {
 		t.Fatal("sync now of a missing bucket")
 	}
+}
+
+var soak = flag.Duration("soak", 0, "run TestSyncSoak for this long (e.g. -soak 3m)")
+
+// snapshot reads a whole mount: path → content ("/" suffix for directories).
+func snapshot(root string) (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			out[rel+"/"] = ""
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[rel] = string(b)
+		return nil
+	})
+	return out, err
+}
+
+// Three daemons edit their mounts at random while connections drop; at
+// the end every mount shows the same tree and no device's own files lost
+// a write. Behind -soak DURATION.
+func TestSyncSoak(t *testing.T) {
+	if *soak == 0 {
+		t.Skip("run with -soak DURATION")
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	names := []string{"a", "b", "c"}
+	var apps []*App
+	var cls []*Client
+	for _, n := range names {
+		a, c := startDaemon(t, n)
+		apps, cls = append(apps, a), append(cls, c)
+	}
+	pairDaemons(t, apps[0], cls[0], apps[1], cls[1])
+	pairDaemons(t, apps[0], cls[0], apps[2], cls[2])
+	pairDaemons(t, apps[1], cls[1], apps[2], cls[2])
+	ctx := testCtx(t)
+	b, err := apps[0].Buckets.Create(ctx, "soak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps[1:] {
+		if _, err := b.Share(ctx, bucket.Device{ID: a.Buckets.ID.ID(), Name: a.Buckets.Device, Recipient: a.Buckets.ID.Recipient()}, bucket.Owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := b.ID.String()
+	for _, a := range apps[1:] {
+		until(t, "the bucket everywhere", func() bool { _, err := a.Buckets.Open(id); return err == nil })
+	}
+	var mps []string
+	for _, a := range apps {
+		mps = append(mps, mountBucket(t, a, id))
+	}
+
+	own := make([]map[string]string, len(apps)) // per device: its own files' last content
+	stopAt := time.Now().Add(*soak)
+	var wg sync.WaitGroup
+	for i := range apps {
+		own[i] = map[string]string{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewSource(seed + int64(i)))
+			mp := mps[i]
+			shared := []string{"s/x.txt", "s/y.txt", "s/d/z.txt", "s/e/w.txt"}
+			for step := 0; time.Now().Before(stopAt); step++ {
+				content := fmt.Sprintf("%s step %d\n", names[i], step)
+				switch op := rng.Intn(10); {
+				case op < 3:
+					p := filepath.Join(mp, fmt.Sprintf("own-%s-%d.txt", names[i], rng.Intn(5)))
+					if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+						t.Errorf("%s: own write: %v", names[i], err)
+						return
+					}
+					own[i][filepath.Base(p)] = content
+				case op < 6:
+					p := filepath.Join(mp, shared[rng.Intn(len(shared))])
+					os.MkdirAll(filepath.Dir(p), 0o755)
+					os.WriteFile(p, []byte(content), 0o644)
+				case op < 7:
+					p := filepath.Join(mp, shared[rng.Intn(len(shared))])
+					if f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0); err == nil {
+						f.WriteString(content)
+						f.Close()
+					}
+				case op < 8:
+					os.Rename(filepath.Join(mp, shared[rng.Intn(len(shared))]), filepath.Join(mp, shared[rng.Intn(len(shared))]))
+				case op < 9:
+					os.RemoveAll(filepath.Join(mp, []string{"s/d", "s/e", "s/x.txt"}[rng.Intn(3)]))
+				default:
+					j := rng.Intn(len(apps))
+					if j != i {
+						apps[i].Net.Disconnect(apps[j].Buckets.ID.ID())
+					}
+				}
+				time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	var last []map[string]string
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		last = last[:0]
+		same := true
+		for _, mp := range mps {
+			s, err := snapshot(mp)
+			if err != nil {
+				same = false
+				break
+			}
+			last = append(last, s)
+			same = same && len(last) > 0 && maps.Equal(s, last[0])
+		}
+		if same {
+			break
+		}
+		if time.Now().After(deadline) {
+			for i, s := range last {
+				t.Logf("mount %s: %v", names[i], s)
+			}
+			t.Fatal("mounts differ after the soak")
+		}
+	}
+	for i := range apps {
+		for name, content := range own[i] {
+			if got := last[0][name]; got != content {
+				t.Fatalf("%s: %q, want %q (the last write of device %s)", name, got, content, names[i])
+			}
+		}
+	}
+	t.Logf("%d entries alike on 3 mounts", len(last[0]))
 }
