@@ -412,10 +412,12 @@ func (m *Manager) FS(id string) *fuse.FS {
 // with their own writes. Files still open for writing are left to their
 // handles and committed on top later, as with any sync.
 func (m *Manager) Change(ctx context.Context, bucketID string, f func() error) error {
+	// The mounts' own saves must not fail because the command gave up.
+	mctx := context.WithoutCancel(ctx)
 	for _, lm := range m.liveOf(bucketID) {
 		v, err := lm.b.Current()
 		if err == nil {
-			err = lm.fs.Update(ctx, v)
+			err = lm.fs.Update(mctx, v)
 		}
 		if err != nil {
 			// The change still goes ahead; the mount's edits are merged
@@ -426,7 +428,7 @@ func (m *Manager) Change(ctx context.Context, bucketID string, f func() error) e
 	if err := f(); err != nil {
 		return err
 	}
-	m.OnBucketSynced(ctx, bucketID)
+	m.OnBucketSynced(mctx, bucketID)
 	return nil
 }
 
