@@ -275,7 +275,7 @@ func (a *App) serveImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The same path as a version arriving by sync: merged into the mounts.
-	a.Mounts.OnBucketSynced(r.Context(), id)
+	a.Mounts.OnBucketSynced(context.WithoutCancel(r.Context()), id)
 	res := ImportResult(id, mr)
 	res.ByDaemon = true
 	a.log.Info("bucket changed by a jax command", "op", "import", "bucket", res.Bucket, "version", res.Height, "action", res.Action)
