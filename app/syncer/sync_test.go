@@ -717,3 +717,46 @@ func TestThreeDevicesRandomEdits(t *testing.T) {
 		checkOK(t, n, id)
 	}
 }
+
+// A device removed from a bucket's shares gets nothing written after, and
+// its announcements are refused.
+func TestUnsharedAfterRemoval(t *testing.T) {
+	tn := newNet()
+	a := tn.addNode(t, "laptop", Config{})
+	b := tn.addNode(t, "desktop", Config{})
+	c := tn.addNode(t, "old-phone", Config{})
+	id := shared(t, a, b, c)
+	ab, _ := open(t, a, id)
+	if _, err := ab.Unshare(context.Background(), c.id); err != nil {
+		t.Fatal(err)
+	}
+	v := add(t, a, id, "/after.txt", "not for the phone")
+	waitSame(t, id, a, b)
+	time.Sleep(100 * time.Millisecond)
+	if c.head(t, id) == v.Link {
+		t.Fatal("the removed device got a version written after its removal")
+	}
+	blobs, err := ab.Blobs(v.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bl := range blobs {
+		_, err := c.dial(t, a.id).call(&message{Op: opBlob, Bucket: id, Blob: bl[:]})
+		var re *RemoteError
+		if !errors.As(err, &re) || re.Code != codeRefused {
+			t.Fatalf("blob %s: %v", bl.Short(), err)
+		}
+	}
+	// Its own edit is refused by both remaining devices.
+	cv := add(t, c, id, "/from-phone.txt", "x")
+	for _, n := range []*node{a, b} {
+		err := announceBy(t, c, n.id, Head{Bucket: id, Link: cv.Link, Height: cv.Manifest.Height})
+		var re *RemoteError
+		if !errors.As(err, &re) || re.Code != codeRefused {
+			t.Fatalf("%s took the removed device's announce: %v", n.name, err)
+		}
+		if n.st.Blobs.Has(cv.Link) {
+			t.Fatalf("%s stored the removed device's version", n.name)
+		}
+	}
+}
