@@ -296,7 +296,7 @@ func (e *Engine) Status() ([]BucketStatus, error) {
 				if ps.Online || p.state == StatePulling {
 					ps.State = p.state
 				}
-				if p.head == h.Link && ps.State != StatePulling && ps.State != StateError {
+				if ps.Online && p.head == h.Link && ps.State != StatePulling && ps.State != StateError {
 					ps.State = StateInSync
 				}
 			} else if ps.Online {

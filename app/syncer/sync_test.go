@@ -629,6 +629,9 @@ func TestSyncNow(t *testing.T) {
 		t.Fatalf("last progress: %+v", last)
 	}
 	tn.cut(a, b)
+	if p := peerState(t, b, id, a.id); p.State != StateOffline || p.Online || p.Synced.IsZero() {
+		t.Fatalf("a device cut off: %+v", p)
+	}
 	if _, err := b.eng.SyncNow(ctx, "docs"); !errors.Is(err, ErrNoPeers) {
 		t.Fatalf("sync now with nobody online: %v", err)
 	}
