@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,13 +33,33 @@ type session struct {
 	bus     string
 	home    string // $HOME
 	jaxHome string
-	logs    *bytes.Buffer
+	logs    *logBuffer
 	proc    *exec.Cmd
+	raceDir string
+}
+
+// logBuffer collects the app's output while the test reads it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newSession(t *testing.T) *session {
 	home := t.TempDir()
-	return &session{t: t, x: startXvfb(t), bus: startBus(t), home: home, jaxHome: filepath.Join(home, "jax"), logs: &bytes.Buffer{}}
+	return &session{t: t, x: startXvfb(t), bus: startBus(t), home: home, jaxHome: filepath.Join(home, "jax"),
+		logs: &logBuffer{}, raceDir: t.TempDir()}
 }
 
 func (s *session) env(extra ...string) []string {
@@ -59,8 +80,28 @@ func (s *session) env(extra ...string) []string {
 
 func (s *session) trayCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = s.env("JAX_TRAY_TEST_MAIN=1")
+	cmd.Env = s.env("JAX_TRAY_TEST_MAIN=1", "GORACE=exitcode=0 log_path="+filepath.Join(s.raceDir, "race"))
 	return cmd
+}
+
+// checkRaces fails the test on a data race reported by the app (when the
+// tests run with -race) that involves this module. fyne.io/systray has one
+// of its own, between its dbusmenu handlers; that one is only logged.
+func (s *session) checkRaces() {
+	files, _ := filepath.Glob(filepath.Join(s.raceDir, "race*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, report := range strings.Split(string(b), "==================") {
+			if !strings.Contains(report, "DATA RACE") {
+				continue
+			}
+			if strings.Contains(report, "github.com/jax-desktop/jax") {
+				s.t.Errorf("data race in jax-tray:\n%s", report)
+			} else {
+				s.t.Logf("data race outside this module (not ours to fix):\n%s", report)
+			}
+		}
+	}
 }
 
 // start runs jax-tray as if started at login.
@@ -88,6 +129,7 @@ func (s *session) start() {
 				<-done
 			}
 		}
+		s.checkRaces()
 		if s.t.Failed() {
 			s.t.Logf("jax-tray log:\n%s", s.logs.String())
 		}
