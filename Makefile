@@ -11,11 +11,17 @@ deps:
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/jax ./cmd/jax
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/jax-tray ./cmd/jax-tray
 
-# Sets this device up on first use and shows its buckets.
-run: build
-	@bin/jax bucket list 2>/dev/null || bin/jax init
-	@bin/jax bucket list
+# The tray app; with no display, the headless daemon with the same first-run
+# defaults (a first bucket mounted at ~/Jax/Personal).
+run: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/jax ./cmd/jax
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(GO) build -ldflags "$(LDFLAGS)" -o bin/jax-tray ./cmd/jax-tray && exec bin/jax-tray; \
+	else \
+		exec packaging/run-headless.sh; \
+	fi
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -3,9 +3,18 @@
 # what is already there. Run as root or with sudo available.
 set -euo pipefail
 
+# Build: a C compiler for SQLite; FUSE for mounts; OpenGL and X11 headers
+# for the tray app (Fyne's GLFW driver).
+pkgs=(gcc libc6-dev pkg-config git make ca-certificates fuse3
+  libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
+# Tests of the tray app: a virtual X server with software OpenGL, and a
+# private D-Bus session bus the tests start themselves (no dbus-x11: nothing
+# may launch a bus behind their back).
+pkgs+=(xvfb xauth libgl1-mesa-dri dbus)
+
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc libc6-dev pkg-config git make ca-certificates fuse3; do
+for p in "${pkgs[@]}"; do
   have "$p" || need+=("$p")
 done
 
