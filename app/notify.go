@@ -160,7 +160,7 @@ func (n *Notifier) flush() {
 			from = c.Device
 		}
 		n.notifyConflict("Conflict: "+filepath.Base(c.Path),
-			fmt.Sprintf("%s and this device both changed %s. Their version is kept as %s.",
+			fmt.Sprintf("This device and %s both changed %s. Nothing was lost: one version is kept as %s.",
 				from, filepath.Base(c.Path), filepath.Base(c.CopyPath)), c)
 	}
 }

@@ -41,7 +41,7 @@ func newConflictList(t *Tray) *ConflictList {
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			k := c.items[i]
 			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s\ncopy from %s: %s", k.Path, c.deviceName(k.OtherDevice), filepath.Base(k.CopyPath)))
+			box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s\nalso changed on %s · copy: %s", k.Path, c.deviceName(k.OtherDevice), filepath.Base(k.CopyPath)))
 			btns := box.Objects[1].(*fyne.Container).Objects
 			btns[0].(*widget.Button).OnTapped = func() { c.do(k, c.Show) }
 			btns[1].(*widget.Button).OnTapped = func() { c.do(k, c.KeepThis) }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/fuse/manager"
 	"github.com/jax-desktop/jax/store/db"
 )
 
@@ -221,5 +222,66 @@ func TestConflictList(t *testing.T) {
 	notes := a.ConflictNotes(seen)
 	if len(notes) != 1 || notes[0].Path != "/b.txt" || len(a.ConflictNotes(seen)) != 0 {
 		t.Fatalf("notes: %+v", notes)
+	}
+}
+
+func TestConflictListKeepsThroughTheMount(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Getuid() != 0 {
+		t.Skip("needs /dev/fuse and root")
+	}
+	tr, a := newTestTray(t)
+	ctx := context.Background()
+	bs, _ := a.DB.Buckets()
+	mp := filepath.Join(t.TempDir(), "docs")
+	m, err := a.Mounts.Create(ctx, "docs", manager.DefaultSettings(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Mounts.Start(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Mounts.Stop(ctx, m.ID) })
+	for name, body := range map[string]string{
+		"a.txt": "mine", "a (conflict from desktop).txt": "theirs",
+		"b.txt": "mine", "b (conflict from desktop).txt": "theirs",
+	} {
+		if err := os.WriteFile(filepath.Join(mp, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.DB.AddConflicts([]db.Conflict{
+		{BucketID: bs[0].ID, Version: []byte{1}, Kind: "edit/edit", Path: "/a.txt", CopyPath: "/a (conflict from desktop).txt", FileID: []byte{1}, CopyID: []byte{2}},
+		{BucketID: bs[0].ID, Version: []byte{1}, Kind: "edit/edit", Path: "/b.txt", CopyPath: "/b (conflict from desktop).txt", FileID: []byte{3}, CopyID: []byte{4}},
+	})
+	tr.ShowConflicts()
+	c := tr.conflicts
+	if len(c.items) != 2 {
+		t.Fatalf("%d conflicts listed", len(c.items))
+	}
+	byPath := map[string]db.Conflict{}
+	for _, k := range c.items {
+		byPath[k.Path] = k
+	}
+	c.do(byPath["/a.txt"], c.KeepOther)
+	c.do(byPath["/b.txt"], c.KeepThis)
+	if c.reason.Text != "" {
+		t.Fatal(c.reason.Text)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(mp, name))
+		if err != nil {
+			return err.Error()
+		}
+		return string(b)
+	}
+	if read("a.txt") != "theirs" || read("b.txt") != "mine" {
+		t.Fatalf("a.txt %q (want theirs), b.txt %q (want mine)", read("a.txt"), read("b.txt"))
+	}
+	ents, _ := os.ReadDir(mp)
+	if len(ents) != 2 {
+		t.Fatalf("copies left in the mount: %v", ents)
+	}
+	if len(c.items) != 0 || tr.State().Conflicts != 0 {
+		t.Fatalf("%d conflicts still listed", len(c.items))
 	}
 }

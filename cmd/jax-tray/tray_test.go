@@ -318,6 +318,14 @@ func TestTrayEndToEnd(t *testing.T) {
 		t.Fatalf("ShowItems %q, want %q", got, want)
 	}
 
+	// The notification's second action opens the conflict list.
+	if err := d.conn.Emit("/org/freedesktop/Notifications", "org.freedesktop.Notifications.ActionInvoked", conflict.ID, "list"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the conflict list drawn", 20*time.Second, func() bool { return colours(s.x.screenshot(t), 64) > 8 })
+	time.Sleep(time.Second) // let it finish drawing
+	artifact(t, "jax-tray-conflicts.png", s.x.screenshot(t))
+
 	// A second launch shows the running one's settings window and exits 0.
 	second := s.trayCmd()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
