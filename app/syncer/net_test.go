@@ -96,6 +96,17 @@ func (tn *testNet) cut(a, b *node) {
 	b.eng.PeerDown(a.id)
 }
 
+// drop breaks the streams open between two devices, which stay connected.
+func (tn *testNet) drop(a, b *node) {
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	k := pair(a.id, b.id)
+	for c := range tn.conns[k] {
+		c.Close()
+	}
+	delete(tn.conns, k)
+}
+
 // heal restores a link and tells both engines, as the transport's watch does.
 func (tn *testNet) heal(a, b *node) {
 	tn.mu.Lock()

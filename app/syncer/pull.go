@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ func (e *Engine) bringIn(ctx context.Context, bs *bstate, dev tree.DeviceID, h H
 		bad, err := e.pull(ctx, bs, dev, h)
 		if err != nil {
 			e.fail(bs, dev, err)
+			if retryable(err) {
+				e.retry(bs, dev, h)
+			}
 			return
 		}
 		defer func() {
@@ -78,6 +82,45 @@ func (e *Engine) fail(bs *bstate, dev tree.DeviceID, err error) {
 	e.emit(Event{Kind: "error", Bucket: bs.id, Device: dev.String(), Error: err.Error()})
 }
 
+// retryable reports whether a failed pull may work if tried again (a
+// broken stream), unlike one whose data or request was refused.
+func retryable(err error) bool {
+	var re *RemoteError
+	return !errors.As(err, &re) && !errors.Is(err, bucket.ErrBadManifest) && !errors.Is(err, ErrBadData) &&
+		!errors.Is(err, errRefused) && !errors.Is(err, ErrProtocol) && !errors.Is(err, bucket.ErrNoAccess) &&
+		!errors.Is(err, bucket.ErrDamaged) && !errors.Is(err, bucket.ErrBadTree) && !errors.Is(err, context.Canceled)
+}
+
+// retry brings a head in again after a pause that doubles with each failure
+// (up to the ping interval), if the device is still connected and still
+// has that head. A device that reconnects is asked again anyway.
+func (e *Engine) retry(bs *bstate, dev tree.DeviceID, h Head) {
+	bs.mu.Lock()
+	p := bs.peer(dev)
+	p.retries++
+	delay := min(time.Second<<min(p.retries-1, 10), e.cfg.Ping)
+	bs.mu.Unlock()
+	e.spawn(func() {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !slices.Contains(e.cfg.Transport.Connected(), dev) {
+			return
+		}
+		bs.mu.Lock()
+		still := bs.peer(dev).head == h.Link
+		bs.mu.Unlock()
+		if still {
+			e.log.Info("trying a failed pull again", "bucket", bs.id, "device", dev.Short())
+			e.enqueue(bs, dev, h)
+		}
+	})
+}
+
 // incoming merges a recorded version into the current one and tells the app.
 func (e *Engine) incoming(ctx context.Context, bs *bstate, dev tree.DeviceID, link blob.ID) error {
 	res, err := e.st.Incoming(ctx, bs.id, link, merge.Options{})
@@ -100,6 +143,7 @@ func (e *Engine) incoming(ctx context.Context, bs *bstate, dev tree.DeviceID, li
 	}
 	bs.mu.Lock()
 	bs.peer(dev).synced = time.Now()
+	bs.peer(dev).retries = 0
 	bs.mu.Unlock()
 	e.setPeer(bs, dev, state, "")
 	if res != nil && res.Action != merge.UpToDate && res.Action != merge.KeepOurs {

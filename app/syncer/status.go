@@ -88,12 +88,13 @@ type bstate struct {
 }
 
 type peer struct {
-	head   blob.ID
-	height uint64
-	heard  time.Time
-	state  string
-	err    string
-	synced time.Time
+	head    blob.ID
+	height  uint64
+	heard   time.Time
+	state   string
+	err     string
+	synced  time.Time
+	retries int // failed pulls in a row
 }
 
 func (bs *bstate) peer(dev tree.DeviceID) *peer {

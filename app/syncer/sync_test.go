@@ -763,3 +763,39 @@ func TestUnsharedAfterRemoval(t *testing.T) {
 		}
 	}
 }
+
+// Streams that break while the devices stay connected: the pull is tried
+// again on its own and finishes.
+func TestBrokenStreamRetried(t *testing.T) {
+	tn := newNet()
+	a := tn.addNode(t, "laptop", Config{Parallel: 4})
+	b := tn.addNode(t, "desktop", Config{Parallel: 4})
+	id := shared(t, a, b)
+	var mu sync.Mutex
+	served := 0
+	a.eng.testServed = func(tree.DeviceID, blob.ID) {
+		mu.Lock()
+		served++
+		n := served
+		mu.Unlock()
+		if n == 10 {
+			tn.drop(a, b)
+		}
+	}
+	ab, _ := open(t, a, id)
+	var last *bucket.Version
+	a.muted.Store(true) // A announces nothing: B hears of the versions once, below
+	for i := 0; i < 12; i++ {
+		v, err := ab.Add(context.Background(), strings.NewReader(randomText(400<<10)), fmt.Sprintf("/f%02d.bin", i), 0o644, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = v
+	}
+	b.eng.PeerUp(a.id) // B asks A for its heads, once
+	waitFor(t, "B to finish after the streams broke", 20*time.Second, func() bool { return b.head(t, id) == last.Link })
+	if !b.logs.has("sync failed") || !b.logs.has("trying a failed pull again") {
+		t.Fatal("the pull did not fail and get tried again")
+	}
+	checkOK(t, b, id)
+}
