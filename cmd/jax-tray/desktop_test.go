@@ -24,7 +24,7 @@ import (
 // session bus, and the test itself as the tray host (StatusNotifierWatcher),
 // the notification server and the file manager.
 
-func needDesktop(t *testing.T) {
+func needDesktop(t testing.TB) {
 	t.Helper()
 	for _, bin := range []string{"Xvfb", "dbus-daemon"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -42,7 +42,7 @@ type xserver struct {
 }
 
 // startXvfb starts Xvfb on a display it picks itself (-displayfd).
-func startXvfb(t *testing.T) xserver {
+func startXvfb(t testing.TB) xserver {
 	t.Helper()
 	fbdir := t.TempDir()
 	r, w, err := os.Pipe()
@@ -77,7 +77,7 @@ func startXvfb(t *testing.T) xserver {
 }
 
 // startBus starts a private session bus and returns its address.
-func startBus(t *testing.T) string {
+func startBus(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address")
@@ -104,7 +104,7 @@ func startBus(t *testing.T) string {
 }
 
 // screenshot reads Xvfb's framebuffer (XWD, 24/32 bits per pixel).
-func (x xserver) screenshot(t *testing.T) *image.NRGBA {
+func (x xserver) screenshot(t testing.TB) *image.NRGBA {
 	t.Helper()
 	b, err := os.ReadFile(x.fb)
 	if err != nil || len(b) < 100 {
@@ -155,7 +155,7 @@ func colours(img *image.NRGBA, max int) int {
 }
 
 // artifact saves a PNG where CI keeps it: $JAX_ARTIFACTS, else bench/out.
-func artifact(t *testing.T, name string, img image.Image) string {
+func artifact(t testing.TB, name string, img image.Image) string {
 	dir := os.Getenv("JAX_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "bench", "out")
@@ -237,7 +237,7 @@ func (d *desktopServices) record(f func()) {
 }
 
 // wait polls cond, under the lock, until it holds.
-func (d *desktopServices) wait(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func (d *desktopServices) wait(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
@@ -258,7 +258,7 @@ func (d *desktopServices) wait(t *testing.T, what string, timeout time.Duration,
 
 // ownDesktop connects to the bus and takes the desktop's names; with
 // trayHost false the watcher is left out (a desktop without a tray).
-func ownDesktop(t *testing.T, addr string, trayHost bool) *desktopServices {
+func ownDesktop(t testing.TB, addr string, trayHost bool) *desktopServices {
 	t.Helper()
 	conn, err := dbus.Connect(addr)
 	if err != nil {
@@ -349,7 +349,7 @@ type trayMenu struct {
 	obj dbus.BusObject
 }
 
-func (d *desktopServices) menu(t *testing.T, item string) trayMenu {
+func (d *desktopServices) menu(t testing.TB, item string) trayMenu {
 	t.Helper()
 	sender, path, _ := strings.Cut(item, "|")
 	if !strings.HasPrefix(path, "/") {
@@ -362,7 +362,7 @@ func (d *desktopServices) menu(t *testing.T, item string) trayMenu {
 	return trayMenu{obj: d.conn.Object(sender, v.Value().(dbus.ObjectPath))}
 }
 
-func (m trayMenu) layout(t *testing.T) menuItem {
+func (m trayMenu) layout(t testing.TB) menuItem {
 	t.Helper()
 	var rev uint32
 	var root []any
@@ -383,7 +383,7 @@ func (m trayMenu) layout(t *testing.T) menuItem {
 }
 
 // waitItem waits until the menu has the item, and returns it.
-func (m trayMenu) waitItem(t *testing.T, labels ...string) menuItem {
+func (m trayMenu) waitItem(t testing.TB, labels ...string) menuItem {
 	t.Helper()
 	var last menuItem
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -396,7 +396,7 @@ func (m trayMenu) waitItem(t *testing.T, labels ...string) menuItem {
 	return menuItem{}
 }
 
-func (m trayMenu) click(t *testing.T, labels ...string) {
+func (m trayMenu) click(t testing.TB, labels ...string) {
 	t.Helper()
 	it := m.waitItem(t, labels...)
 	if !it.Enabled {
@@ -407,7 +407,7 @@ func (m trayMenu) click(t *testing.T, labels ...string) {
 	}
 }
 
-func mounted(t *testing.T, mp string) bool {
+func mounted(t testing.TB, mp string) bool {
 	b, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
 		t.Fatal(err)
@@ -420,7 +420,7 @@ func mounted(t *testing.T, mp string) bool {
 	return false
 }
 
-func eventually(t *testing.T, what string, timeout time.Duration, f func() bool) {
+func eventually(t testing.TB, what string, timeout time.Duration, f func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(timeout); !f(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {

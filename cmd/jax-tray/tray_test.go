@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // session is one user's desktop session with jax-tray in it.
 type session struct {
-	t       *testing.T
+	t       testing.TB
 	x       xserver
 	bus     string
 	home    string // $HOME
@@ -56,7 +56,7 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-func newSession(t *testing.T) *session {
+func newSession(t testing.TB) *session {
 	home := t.TempDir()
 	return &session{t: t, x: startXvfb(t), bus: startBus(t), home: home, jaxHome: filepath.Join(home, "jax"),
 		logs: &logBuffer{}, raceDir: t.TempDir()}
@@ -155,7 +155,7 @@ func (s *session) exited(timeout time.Duration) int {
 }
 
 // buildJax builds the jax command for the second device and the CLI checks.
-func buildJax(t *testing.T) string {
+func buildJax(t testing.TB) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "jax")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -168,7 +168,7 @@ func buildJax(t *testing.T) string {
 }
 
 type jaxCLI struct {
-	t       *testing.T
+	t       testing.TB
 	bin     string
 	env     []string
 	jaxHome string
