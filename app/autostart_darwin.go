@@ -4,16 +4,23 @@ package app
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
-	"html/template"
 	"os"
 	"path/filepath"
+	"strings"
+	"text/template"
 
 	"github.com/jax-desktop/jax/packaging"
 )
 
-// html/template escapes the arguments as XML text.
-var launchAgentTmpl = template.Must(template.New("plist").Parse(packaging.LaunchAgent))
+var launchAgentTmpl = template.Must(template.New("plist").Funcs(template.FuncMap{"xml": xmlText}).Parse(packaging.LaunchAgent))
+
+func xmlText(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
 
 const launchAgentLabel = "io.jaxdesktop.jax"
 

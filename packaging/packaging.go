@@ -17,7 +17,7 @@ var DesktopEntry string
 var AutostartEntry string
 
 // LaunchAgent is a text/template of the macOS LaunchAgent plist; it takes
-// .Label and .Args, XML-escaped by the template.
+// .Label and .Args; the template escapes them with its "xml" function.
 //
 //go:embed launchagent.plist.tmpl
 var LaunchAgent string
