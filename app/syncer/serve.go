@@ -166,7 +166,7 @@ func (e *Engine) answerManifests(req *message, m *bucket.Manifest) *message {
 		if err != nil {
 			return &message{Op: opError, Code: codeMissing, Err: err.Error()}
 		}
-		if size+len(raw) > maxBatch || len(resp.Data) >= 1024 {
+		if size+len(raw) > maxBatch || len(resp.Data) >= manifestsPerAnswer {
 			resp.More = true
 			break
 		}

@@ -799,3 +799,31 @@ func TestBrokenStreamRetried(t *testing.T) {
 	}
 	checkOK(t, b, id)
 }
+
+// A long history missed while cut off comes in several answers.
+func TestLongHistoryPaged(t *testing.T) {
+	old := manifestsPerAnswer
+	manifestsPerAnswer = 4
+	t.Cleanup(func() { manifestsPerAnswer = old })
+	tn := newNet()
+	a := tn.addNode(t, "laptop", Config{})
+	b := tn.addNode(t, "desktop", Config{})
+	id := shared(t, a, b)
+	tn.cut(a, b)
+	for i := 0; i < 30; i++ {
+		add(t, a, id, fmt.Sprintf("/f%d.txt", i%4), fmt.Sprintf("version %d", i))
+	}
+	add(t, b, id, "/b.txt", "meanwhile on B")
+	tn.heal(a, b)
+	waitSame(t, id, a, b)
+	va, _ := a.st.DB.Versions(id)
+	vb, _ := b.st.DB.Versions(id)
+	if len(va) < 33 || len(vb) < 33 { // 31 + B's edit + a merge (both may merge; one merge is adopted)
+		t.Fatalf("versions: %d on A, %d on B", len(va), len(vb))
+	}
+	if cat(t, b, id, "/f1.txt") != "version 29" || cat(t, a, id, "/b.txt") != "meanwhile on B" {
+		t.Fatal("merge lost a side")
+	}
+	checkOK(t, a, id)
+	checkOK(t, b, id)
+}

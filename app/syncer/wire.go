@@ -24,6 +24,10 @@ const (
 	maxLinks    = maxRequest/40 - 1 // links in one request
 )
 
+// manifestsPerAnswer is the most manifests one answer carries (a variable
+// so tests can make paging happen).
+var manifestsPerAnswer = 1024
+
 const (
 	opHeads     = 1 // announce heads; the answer holds the other side's heads
 	opManifests = 2 // ask for versions back to what the asker has
