@@ -340,7 +340,11 @@ func (e *Engine) fetchVersions(f *fetcher, uid uuid.UUID, h Head) ([]*version, e
 	}
 	got := map[blob.ID]*version{}
 	want := []blob.ID{h.Link}
+	total := 0
 	for len(want) > 0 {
+		if len(got) > maxVersions || total > maxVersionBytes {
+			return nil, fmt.Errorf("%w: device %s sends more versions than this device takes in one pull", ErrProtocol, f.primary.Short())
+		}
 		req := &message{Op: opManifests, Bucket: bucketID, Have: have}
 		for _, w := range want[:min(len(want), maxLinks)] {
 			req.Want = append(req.Want, w[:])
@@ -363,6 +367,7 @@ func (e *Engine) fetchVersions(f *fetcher, uid uuid.UUID, h Head) ([]*version, e
 				return nil, fmt.Errorf("version %s from device %s: %w: belongs to another bucket", link.Short(), f.primary.Short(), bucket.ErrBadManifest)
 			}
 			got[link] = &version{link: link, raw: raw, m: m}
+			total += len(raw)
 			fresh++
 		}
 		if fresh == 0 {

@@ -22,6 +22,10 @@ const (
 	maxResponse = 64<<20 + 64<<10   // one blob (the blob store's limit) plus framing
 	maxBatch    = 8 << 20           // manifests sent in one answer
 	maxLinks    = maxRequest/40 - 1 // links in one request
+
+	// What one pull takes in of a history before giving up on the device.
+	maxVersions     = 1 << 20
+	maxVersionBytes = 1 << 30
 )
 
 // manifestsPerAnswer is the most manifests one answer carries (a variable
