@@ -102,3 +102,50 @@ func TestSyncTwoDaemons(t *testing.T) {
 		return a1 == b1 && a2 == b2 && (a1+"|"+a2 == "laptop's edit|desktop's edit" || a1+"|"+a2 == "desktop's edit|laptop's edit")
 	})
 }
+
+// Three daemons: two owners and a mirror. A file written on one owner
+// shows in the other owner's mount and the mirror's, whose mount is
+// read-only.
+func TestSyncThreeDaemonsWithMirror(t *testing.T) {
+	needFUSE(t)
+	t.Setenv("JAX_NETWORK", "loopback")
+	laptop, desktop, nas := newDevice(t, "laptop"), newDevice(t, "desktop"), newDevice(t, "nas")
+	for _, c := range []*cli{laptop, desktop, nas} {
+		c.daemon()
+	}
+	desktop.ok("device", "pair", "--yes", inviteCode(t, laptop.ok("device", "invite")))
+	nas.ok("device", "pair", "--yes", inviteCode(t, laptop.ok("device", "invite")))
+	nas.ok("device", "pair", "--yes", inviteCode(t, desktop.ok("device", "invite")))
+	eventually(t, "everyone online", func() bool {
+		return laptop.sees("desktop") && laptop.sees("nas") && desktop.sees("nas") && nas.sees("laptop") && nas.sees("desktop")
+	})
+	laptop.ok("bucket", "create", "docs")
+	laptop.ok("bucket", "share", "docs", "desktop")
+	laptop.ok("bucket", "share", "docs", "nas", "--role", "mirror")
+	var mps []string
+	for _, c := range []*cli{laptop, desktop, nas} {
+		within(t, 20*time.Second, "the bucket on every device", func() bool {
+			_, _, code := c.run(nil, "bucket", "ls", "docs", "/")
+			return code == 0
+		})
+		mp := filepath.Join(t.TempDir(), "docs")
+		c.ok("mount", "add", "docs", mp)
+		mps = append(mps, mp)
+	}
+	if err := os.WriteFile(filepath.Join(mps[1], "from-desktop.txt"), []byte("hello all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mp := range []string{mps[0], mps[2]} {
+		within(t, 20*time.Second, "the file in "+mp, func() bool {
+			b, err := os.ReadFile(filepath.Join(mp, "from-desktop.txt"))
+			return err == nil && string(b) == "hello all"
+		})
+	}
+	if err := os.WriteFile(filepath.Join(mps[2], "from-nas.txt"), []byte("x"), 0o644); err == nil {
+		t.Fatal("the mirror's mount took a write")
+	}
+	within(t, 10*time.Second, "the mirror in sync", func() bool {
+		st := nas.syncStatus()
+		return len(st) == 1 && st[0].State == syncer.StateInSync && len(st[0].Peers) == 2
+	})
+}
