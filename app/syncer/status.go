@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -342,6 +343,9 @@ func (e *Engine) SyncNow(ctx context.Context, ref string) (*BucketStatus, error)
 	h, m, err := e.current(id)
 	if err != nil {
 		return nil, err
+	}
+	if len(m.Shares) < 2 {
+		return nil, fmt.Errorf("bucket %s is not shared with another device (share it with 'jax bucket share')", m.Name)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

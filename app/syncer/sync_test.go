@@ -635,6 +635,12 @@ func TestSyncNow(t *testing.T) {
 	if _, err := b.eng.SyncNow(ctx, "docs"); !errors.Is(err, ErrNoPeers) {
 		t.Fatalf("sync now with nobody online: %v", err)
 	}
+	if _, err := a.st.Create(ctx, "alone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.SyncNow(ctx, "alone"); err == nil || !strings.Contains(err.Error(), "not shared with another device") {
+		t.Fatalf("sync now of a bucket shared with nobody: %v", err)
+	}
 }
 
 // Three devices edit at random while links go down and up; once every link
