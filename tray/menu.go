@@ -24,7 +24,7 @@ func Menu(s State, act Actions) *fyne.Menu {
 		id := m.ID
 		var sub []*fyne.MenuItem
 		if m.Error != "" {
-			e := fyne.NewMenuItem(shorten(m.Error, 80), nil)
+			e := fyne.NewMenuItem(shorten(m.Error, 120), nil)
 			e.Disabled = true
 			sub = append(sub, e)
 		}

@@ -23,6 +23,7 @@ func BenchmarkLoginStart(b *testing.B) {
 	needDesktop(b)
 	s := newSession(b)
 	ownDesktop(b, s.bus, true)
+	b.Setenv("HOME", s.home)
 	dirs, _ := app.ResolveDirs(s.jaxHome)
 	ctx, cancel := context.WithCancel(context.Background())
 	if _, err := app.FirstRun(ctx, dirs, nil); err != nil {

@@ -362,6 +362,22 @@ func (d *desktopServices) menu(t testing.TB, item string) trayMenu {
 	return trayMenu{obj: d.conn.Object(sender, v.Value().(dbus.ObjectPath))}
 }
 
+// icon returns the item's icon pixels (IconPixmap), for comparing states.
+func (d *desktopServices) icon(t testing.TB, item string) []byte {
+	t.Helper()
+	sender, path, _ := strings.Cut(item, "|")
+	if !strings.HasPrefix(path, "/") {
+		path = "/StatusNotifierItem"
+	}
+	v, err := d.conn.Object(sender, dbus.ObjectPath(path)).GetProperty("org.kde.StatusNotifierItem.IconPixmap")
+	if err != nil {
+		t.Fatalf("IconPixmap: %v", err)
+	}
+	var b bytes.Buffer
+	fmt.Fprint(&b, v.Value())
+	return b.Bytes()
+}
+
 func (m trayMenu) layout(t testing.TB) menuItem {
 	t.Helper()
 	var rev uint32

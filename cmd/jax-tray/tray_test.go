@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/fuse/manager"
 )
 
 // The test binary doubles as jax-tray: run with JAX_TRAY_TEST_MAIN=1 it is
@@ -226,6 +229,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	eventually(t, "first folder mounted", 10*time.Second, func() bool { return mounted(t, mp) })
 	menu.waitItem(t, "1 bucket mounted · up to date")
 	menu.waitItem(t, "Personal — mounted")
+	idleIcon := d.icon(t, d.items[0])
 	// Started at login: no window.
 	if n := colours(s.x.screenshot(t), 16); n > 2 {
 		t.Errorf("a window is shown after a login start (%d colours on screen)", n)
@@ -306,6 +310,9 @@ func TestTrayEndToEnd(t *testing.T) {
 	}
 	menu.waitItem(t, "Conflicts (1)…")
 	menu.waitItem(t, "1 bucket mounted · up to date · 1 conflict")
+	if bytes.Equal(d.icon(t, d.items[0]), idleIcon) {
+		t.Error("the tray icon does not change for a conflict")
+	}
 	if err := d.conn.Emit("/org/freedesktop/Notifications", "org.freedesktop.Notifications.ActionInvoked", conflict.ID, "default"); err != nil {
 		t.Fatal(err)
 	}
@@ -380,5 +387,46 @@ func TestNoTrayHostShowsWindow(t *testing.T) {
 	s.exited(30 * time.Second)
 	if mounted(t, mp) {
 		t.Fatal("still mounted after SIGTERM")
+	}
+}
+
+// A mount that cannot come up at login shows in the menu with its error;
+// the others come up.
+func TestLoginWithABrokenMount(t *testing.T) {
+	needDesktop(t)
+	s := newSession(t)
+	d := ownDesktop(t, s.bus, true)
+	t.Setenv("HOME", s.home) // the first folder goes under it
+	dirs, _ := app.ResolveDirs(s.jaxHome)
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := app.FirstRun(ctx, dirs, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Start(ctx, dirs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.FinishFirstRun(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Buckets.Create(ctx, "photos")
+	bad := filepath.Join(s.home, "photos")
+	set := manager.DefaultSettings(bad)
+	set.AutoMount = true
+	if _, err := a.Mounts.Create(ctx, "photos", set); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	a.Serve(ctx)
+	os.WriteFile(filepath.Join(bad, "in the way.txt"), []byte("x"), 0o644) // now it cannot mount there
+
+	s.start()
+	d.wait(t, "RegisterStatusNotifierItem", 60*time.Second, func() bool { return len(d.items) > 0 })
+	menu := d.menu(t, d.items[0])
+	menu.waitItem(t, "1 mount failed")
+	menu.waitItem(t, "photos — failed", "mount point is not empty: "+bad)
+	menu.waitItem(t, "Personal — mounted")
+	if !mounted(t, filepath.Join(s.home, "Jax", "Personal")) || mounted(t, bad) {
+		t.Fatal("the good mount should be up and the bad one not")
 	}
 }
