@@ -46,11 +46,10 @@ func (e *Engine) answer(dev tree.DeviceID, req *message) *message {
 	case opHeads:
 		return e.answerHeads(dev, req)
 	case opManifests:
-		if _, m, err := e.allowed(dev, req.Bucket); err != nil {
+		if _, _, err := e.allowed(dev, req.Bucket); err != nil {
 			return refuse("%v", err)
-		} else {
-			return e.answerManifests(req, m)
 		}
+		return e.answerManifests(req)
 	case opBlob:
 		if _, _, err := e.allowed(dev, req.Bucket); err != nil {
 			return refuse("%v", err)
@@ -101,7 +100,7 @@ func (e *Engine) answerHeads(dev tree.DeviceID, req *message) *message {
 
 // answerManifests sends the versions wanted and their ancestors, down to
 // what the asker has (the ancestors of its heads), highest first.
-func (e *Engine) answerManifests(req *message, m *bucket.Manifest) *message {
+func (e *Engine) answerManifests(req *message) *message {
 	if len(req.Want) > maxLinks || len(req.Have) > maxLinks {
 		return &message{Op: opError, Code: codeBad, Err: "too many links"}
 	}

@@ -442,7 +442,7 @@ func TestUnsharedDeviceRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherHead, _ := other.HeadLink()
-	blobs, err := open2(t, a, id).Blobs(v.Link)
+	blobs, err := bucketOf(t, a, id).Blobs(v.Link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +486,7 @@ func TestUnsharedDeviceRefused(t *testing.T) {
 	}
 }
 
-func open2(t testing.TB, n *node, id string) *bucket.Bucket {
+func bucketOf(t testing.TB, n *node, id string) *bucket.Bucket {
 	b, _ := open(t, n, id)
 	return b
 }
