@@ -37,6 +37,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -134,7 +135,12 @@ type Host struct {
 	wake     chan struct{}
 	backoff  [2]time.Duration // first and longest wait between redials
 
-	watchers []watcher // owned by the event loop
+	// Owned by the event loop: watchers, and the peers identify has
+	// finished with on a current connection. A peer counts as up only then:
+	// a connection the other side refuses after the handshake (we were
+	// removed there) never gets that far, so it does not flap up and down.
+	watchers   []watcher
+	identified map[peer.ID]bool
 
 	mu          sync.Mutex // guards the fields below
 	up          map[peer.ID]bool
@@ -215,7 +221,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network host: %w", err)
 	}
-	sub, err := lh.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtPeerIdentificationCompleted)})
+	sub, err := lh.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtPeerIdentificationCompleted)}, eventbus.BufSize(256))
 	if err != nil {
 		lh.Close()
 		return nil, err
@@ -224,8 +230,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		h: lh, db: cfg.DB, id: cfg.Identity, self: cfg.Identity.ID(), loopback: cfg.Loopback, gater: g, log: log,
 		sub: sub, ctx: hctx, cancel: cancel, wake: make(chan struct{}, 1),
-		backoff: [2]time.Duration{time.Second, time.Minute},
-		up:      map[peer.ID]bool{}, pending: map[peer.ID]bool{}, redialing: map[peer.ID]bool{}, fails: map[peer.ID]*failures{},
+		backoff:    [2]time.Duration{time.Second, time.Minute},
+		identified: map[peer.ID]bool{},
+		up:         map[peer.ID]bool{}, pending: map[peer.ID]bool{}, redialing: map[peer.ID]bool{}, fails: map[peer.ID]*failures{},
 	}
 	if cfg.Loopback {
 		h.backoff = [2]time.Duration{200 * time.Millisecond, 5 * time.Second}
@@ -272,8 +279,10 @@ func (h *Host) Close() error {
 	if h.mdns != nil {
 		h.mdns.Close()
 	}
-	err := h.h.Close()
+	// Unsubscribe first: the event bus blocks on a subscriber that stopped
+	// reading, and closing the host emits an event per connection.
 	h.sub.Close()
+	err := h.h.Close()
 	h.wg.Wait()
 	return err
 }
@@ -311,14 +320,30 @@ func (h *Host) Handle(proto string, fn func(dev tree.DeviceID, s Stream)) {
 
 // Open dials a paired device if need be and opens a stream to it.
 func (h *Host) Open(ctx context.Context, dev tree.DeviceID, proto string) (Stream, error) {
-	if err := h.Connect(ctx, dev); err != nil {
-		return nil, err
+	var err error
+	// A second try: a connection can die between Connect and NewStream (the
+	// other side closed or refused it), and the next attempt uses another.
+	for try := 0; try < 2; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if err = h.Connect(ctx, dev); err != nil {
+			if errors.Is(err, ErrNotPaired) {
+				return nil, err
+			}
+			continue
+		}
+		var s network.Stream
+		if s, err = h.h.NewStream(ctx, PeerID(dev), protocol.ID(proto)); err == nil {
+			return s, nil
+		}
+		err = fmt.Errorf("open %s to device %s: %w", proto, dev.Short(), err)
 	}
-	s, err := h.h.NewStream(ctx, PeerID(dev), protocol.ID(proto))
-	if err != nil {
-		return nil, fmt.Errorf("open %s to device %s: %w", proto, dev.Short(), err)
-	}
-	return s, nil
+	return nil, err
 }
 
 // Connect dials a paired device at its known addresses (from the devices
@@ -454,9 +479,14 @@ func (h *Host) loop() {
 			}
 			switch e := e.(type) {
 			case event.EvtPeerConnectednessChanged:
+				if e.Connectedness != network.Connected {
+					delete(h.identified, e.Peer)
+				}
 				h.evaluate(e.Peer)
 			case event.EvtPeerIdentificationCompleted:
-				h.identified(e)
+				h.identified[e.Peer] = true
+				h.saveAddrs(e)
+				h.evaluate(e.Peer)
 			}
 		case <-h.wake:
 			h.mu.Lock()
@@ -486,7 +516,7 @@ func (h *Host) evaluate(p peer.ID) {
 	}
 	connected := h.h.Network().Connectedness(p) == network.Connected
 	paired := h.paired(dev)
-	isUp := connected && paired
+	isUp := connected && paired && h.identified[p]
 	h.mu.Lock()
 	was := h.up[p]
 	if isUp {
@@ -516,8 +546,8 @@ func (h *Host) evaluate(p peer.ID) {
 	}
 }
 
-// identified records where a paired device listens.
-func (h *Host) identified(e event.EvtPeerIdentificationCompleted) {
+// saveAddrs records where a paired device listens.
+func (h *Host) saveAddrs(e event.EvtPeerIdentificationCompleted) {
 	dev, err := DeviceID(e.Peer)
 	if err != nil || !h.paired(dev) {
 		return
@@ -531,8 +561,10 @@ func (h *Host) identified(e event.EvtPeerIdentificationCompleted) {
 	}
 }
 
-// redial dials a paired device until it is connected, removed, or the host
-// closes, waiting longer after each failure.
+// redial dials a paired device until it is up (connected and identified),
+// removed, or the host closes, waiting longer after each attempt. A
+// connection the other side refuses after the handshake counts as a
+// failure, so such a device is retried at the backoff's pace.
 func (h *Host) redial(p peer.ID, dev tree.DeviceID) {
 	h.mu.Lock()
 	if h.redialing[p] || h.ctx.Err() != nil {
@@ -548,19 +580,20 @@ func (h *Host) redial(p peer.ID, dev tree.DeviceID) {
 		for {
 			// Decided under mu, so a drop right after is seen by a new redial.
 			h.mu.Lock()
-			if h.ctx.Err() != nil || h.h.Network().Connectedness(p) == network.Connected || !h.paired(dev) {
+			if h.ctx.Err() != nil || h.up[p] || !h.paired(dev) {
 				delete(h.redialing, p)
 				h.mu.Unlock()
 				return
 			}
 			h.mu.Unlock()
-			ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
-			err := h.Connect(ctx, dev)
-			cancel()
-			if err == nil {
-				continue
+			if h.h.Network().Connectedness(p) != network.Connected {
+				ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
+				err := h.Connect(ctx, dev)
+				cancel()
+				if err != nil {
+					h.log.Debug("redial", "device", dev.Short(), "err", err, "next", wait)
+				}
 			}
-			h.log.Debug("redial", "device", dev.Short(), "err", err, "next", wait)
 			t := time.NewTimer(wait/2 + rand.N(wait/2+1))
 			select {
 			case <-h.ctx.Done():

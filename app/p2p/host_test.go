@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,15 +58,24 @@ func newDevice(t *testing.T, name string) *device {
 // start runs a host on the device's identity and database.
 func (d *device) start() {
 	d.t.Helper()
-	h, err := New(context.Background(), Config{Identity: d.id, DB: d.db, Loopback: true})
+	h, err := New(context.Background(), Config{Identity: d.id, DB: d.db, Loopback: true, Log: slog.New(slog.NewTextHandler(tlog{d.t, d.name}, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(func() { h.Close() })
 	d.h = h
-	d.ups, d.down = make(chan tree.DeviceID, 16), make(chan tree.DeviceID, 16)
+	d.ups, d.down = make(chan tree.DeviceID, 1024), make(chan tree.DeviceID, 1024)
 	ups, down := d.ups, d.down
-	h.Watch(func(x tree.DeviceID) { ups <- x }, func(x tree.DeviceID) { down <- x })
+	send := func(ch chan tree.DeviceID) func(tree.DeviceID) {
+		return func(x tree.DeviceID) {
+			select {
+			case ch <- x:
+			default:
+				d.t.Error("watcher channel full: up/down calls flap")
+			}
+		}
+	}
+	h.Watch(send(ups), send(down))
 	h.Handle("/test/echo", func(_ tree.DeviceID, s Stream) {
 		defer s.Close()
 		line, err := bufio.NewReader(s).ReadString('\n')
@@ -423,3 +433,10 @@ func FuzzParseInvite(f *testing.F) {
 }
 
 func bs(d tree.DeviceID) []byte { return d[:] }
+
+type tlog struct {
+	t    *testing.T
+	name string
+}
+
+func (l tlog) Write(b []byte) (int, error) { l.t.Log(l.name + ": " + string(b)); return len(b), nil }

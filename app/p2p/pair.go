@@ -128,33 +128,35 @@ func (h *Host) Pair(ctx context.Context, inv Invite) (db.PeerDevice, error) {
 	if sw, ok := h.h.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(p)
 	}
-	if err := h.h.Connect(ctx, peer.AddrInfo{ID: p, Addrs: addrs}); err != nil {
-		return none, fmt.Errorf("reach %q: %w", inv.Name, err)
-	}
-	s, err := h.h.NewStream(ctx, p, PairProtocol)
-	if err != nil {
-		return none, fmt.Errorf("pair with %q: %w", inv.Name, err)
-	}
-	defer s.Close()
-	dl, _ := ctx.Deadline()
-	s.SetDeadline(dl)
 	self, err := h.db.PeerDevice(h.self[:])
 	if err != nil {
-		s.Reset()
 		return none, err
 	}
 	req := pairRequest{Token: inv.Token[:], Name: self.Name, Recipient: h.id.Recipient()}
 	for _, a := range h.h.Addrs() {
 		req.Addrs = append(req.Addrs, a.String())
 	}
-	if err := writeMsg(s, req); err != nil {
-		return none, fmt.Errorf("pair with %q: %w", inv.Name, err)
-	}
-	rd := bufio.NewReader(io.LimitReader(s, maxMessage))
+	// Retried until an answer comes: a connection made just before (a
+	// device removed there redials until it pairs again) may be one the
+	// other side already refused and is closing.
+	var s network.Stream
 	var rep pairReply
-	if err := readMsg(rd, &rep); err != nil {
-		return none, fmt.Errorf("pair with %q: no answer: %w", inv.Name, err)
+	for try := 0; ; try++ {
+		s, err = h.askPair(ctx, p, addrs, req, &rep)
+		if err == nil {
+			break
+		}
+		if try == 4 || ctx.Err() != nil {
+			return none, fmt.Errorf("pair with %q: %w", inv.Name, err)
+		}
+		h.log.Debug("pairing: retry", "err", err)
+		h.h.Network().ClosePeer(p)
+		if sw, ok := h.h.Network().(*swarm.Swarm); ok {
+			sw.Backoff().Clear(p)
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
 	}
+	defer s.Close()
 	if rep.Error != "" {
 		return none, fmt.Errorf("%w by %q: %s", ErrPairRefused, inv.Name, rep.Error)
 	}
@@ -174,6 +176,28 @@ func (h *Host) Pair(ctx context.Context, inv Invite) (db.PeerDevice, error) {
 	h.recheck(p)
 	writeMsg(s, pairReply{Done: true})
 	return h.db.PeerDevice(inv.Device[:])
+}
+
+// askPair connects, sends the request and reads the answer.
+func (h *Host) askPair(ctx context.Context, p peer.ID, addrs []ma.Multiaddr, req pairRequest, rep *pairReply) (network.Stream, error) {
+	if err := h.h.Connect(ctx, peer.AddrInfo{ID: p, Addrs: addrs}); err != nil {
+		return nil, err
+	}
+	s, err := h.h.NewStream(ctx, p, PairProtocol)
+	if err != nil {
+		return nil, err
+	}
+	dl, _ := ctx.Deadline()
+	s.SetDeadline(dl)
+	rd := bufio.NewReader(io.LimitReader(s, maxMessage))
+	if err = writeMsg(s, req); err == nil {
+		err = readMsg(rd, rep)
+	}
+	if err != nil {
+		s.Reset()
+		return nil, err
+	}
+	return s, nil
 }
 
 // servePair answers the pairing protocol on the inviter's side.
