@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/tree"
 )
@@ -149,6 +151,20 @@ func (it addItem) store(ctx context.Context, b *bucket.Bucket, progress func(int
 		return bucket.FileData{}, err
 	}
 	defer f.Close()
-	chunks, size, err := b.WriteData(ctx, f, progress)
+	var r io.Reader = f
+	if onFUSE(f) {
+		r = struct{ io.Reader }{f} // read, not mapped: see onFUSE
+	}
+	chunks, size, err := b.WriteData(ctx, r, progress)
 	return bucket.FileData{Chunks: chunks, Size: size, Mode: uint32(it.info.Mode().Perm()), MTime: it.info.ModTime().UnixNano()}, err
+}
+
+// onFUSE reports whether f lives on a FUSE filesystem. WriteData maps
+// files it is given as *os.File; mapping one of the daemon's own mounts
+// would deadlock it: a page fault served by the daemon blocks a thread
+// that the Go runtime must stop for a garbage collection, while the
+// goroutines that would serve the fault wait for that collection.
+func onFUSE(f *os.File) bool {
+	var st unix.Statfs_t
+	return unix.Fstatfs(int(f.Fd()), &st) == nil && st.Type == unix.FUSE_SUPER_MAGIC
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"math/rand"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -628,4 +629,55 @@ func TestDaemonMountFaults(t *testing.T) {
 		t.Fatalf("busy mount after the tmpfs left: %q", got)
 	}
 	c.ok("mount", "remove", ms[gone].ID)
+}
+
+// abortFUSE ends the FUSE connection of the mount at mp, freeing any
+// process stuck in it, so a test that found a deadlock can still clean up.
+func abortFUSE(t *testing.T, mp string) {
+	raw, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(raw), "\n") {
+		if fs := strings.Fields(line); len(fs) > 4 && fs[4] == mp {
+			minor := fs[2][strings.Index(fs[2], ":")+1:]
+			os.WriteFile(filepath.Join("/sys/fs/fuse/connections", minor, "abort"), []byte("1"), 0o200)
+			syscall.Unmount(mp, syscall.MNT_DETACH)
+		}
+	}
+}
+
+// Adding files that live in the daemon's own mount: the daemon reads
+// them through itself, which must not deadlock it.
+func TestAddFromOwnMount(t *testing.T) {
+	needFUSE(t)
+	c := newCLI(t)
+	c.ok("bucket", "create", "docs")
+	c.daemon()
+	mp := filepath.Join(t.TempDir(), "docs")
+	c.ok("mount", "add", "docs", mp)
+	data := make([]byte, 48<<20)
+	rand.Read(data)
+	os.MkdirAll(filepath.Join(mp, "dir"), 0o755)
+	for _, p := range []string{"big.bin", "dir/a.bin", "dir/b.bin"} {
+		if err := os.WriteFile(filepath.Join(mp, p), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{filepath.Join(mp, "big.bin"), "/copy.bin"}, {filepath.Join(mp, "dir"), "/dir2"}} {
+		cmd := c.cmd("bucket", "add", "docs", args[0], args[1])
+		done := make(chan error, 1)
+		go func() { done <- cmd.Run() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("add %s: %v", args[0], err)
+			}
+		case <-time.After(60 * time.Second):
+			abortFUSE(t, mp)
+			t.Fatalf("add %s from the daemon's own mount hangs", args[0])
+		}
+	}
+	for _, p := range []string{"copy.bin", "dir2/a.bin", "dir2/b.bin"} {
+		if b, err := os.ReadFile(filepath.Join(mp, p)); err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("%s through the mount: %d bytes, %v", p, len(b), err)
+		}
+	}
 }
