@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"math/rand"
 	"encoding/json"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
