@@ -10,9 +10,11 @@
 // Invariants:
 //   - FS.mu guards the working tree and the base; a save holds it (saves are
 //     fast: file data is stored before, only the tree is written).
-//   - File contents written through the mount live in a staging file on local
-//     disk per open file until flush, fsync or close commits them as chunks;
-//     memory never scales with file size.
+//   - File contents written through the mount are staged per open file until
+//     flush, fsync or close commits them as chunks: small files in memory,
+//     sequential writes streamed into sealed chunks as they arrive, anything
+//     else in a staging file on local disk (stage.go). Memory never scales
+//     with file size.
 //   - Inode numbers derive from stable file IDs, so they survive renames and
 //     new versions. The root is inode 1.
 //   - Whenever the tree changes under the kernel (a merge on save, or Update

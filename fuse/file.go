@@ -3,7 +3,6 @@ package fuse
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"sort"
 	"sync"
@@ -21,8 +20,8 @@ import (
 )
 
 // openFile is the state shared by every open handle of one file: a reader of
-// the stored contents and, once something writes, a staging file on local
-// disk holding the whole new contents until they are committed.
+// the stored contents and, once something writes, the whole new contents
+// until they are committed (in one of the forms described in stage.go).
 type openFile struct {
 	id tree.ID
 
@@ -35,15 +34,19 @@ type openFile struct {
 	appliedGen uint64      // newest staging generation put in the working tree
 
 	// Readable without locks (getattr must not wait for a commit).
-	staged     atomic.Bool // staging holds the contents
+	staged     atomic.Bool // the staged contents are the file's
 	size       atomic.Int64
 	mtime      atomic.Int64
-	stagedFrom atomic.Pointer[tree.Entry] // stored contents the staging file matches when clean
+	stagedFrom atomic.Pointer[tree.Entry] // stored contents the staging matches when clean
 	gen        atomic.Uint64              // bumped (under mu) on every change to staging
 
-	mu        sync.Mutex // guards the fields below; never held while taking FS.mu
-	staging   *os.File
-	committed uint64 // gen last stored as chunks
+	mu        sync.Mutex  // guards the fields below; never held while taking FS.mu
+	staging   *os.File    // form file
+	mem       []byte      // form mem, when memOn
+	memOn     bool        //
+	stream    *stream     // form stream
+	stored    *tree.Entry // form stored: chunks and size only
+	committed uint64      // gen last stored as chunks
 	reader    *bucket.FileReader
 	readerOf  *tree.Entry
 	offs      []int64 // start of each chunk of readerOf
@@ -127,48 +130,15 @@ func (n *node) current() (*tree.Entry, string) {
 	return e, p
 }
 
-// dropStaleLocked forgets a clean staging file whose contents were replaced
-// in the tree (by a merge or sync). Callers hold of.mu.
-func (of *openFile) dropStaleLocked(e *tree.Entry) {
-	if of.staging == nil || of.gen.Load() != of.committed || e == nil {
+// dropStaleLocked forgets clean staged contents that were replaced in the
+// tree (by a merge or sync). Callers hold of.mu.
+func (f *FS) dropStaleLocked(of *openFile, e *tree.Entry) {
+	if !of.staged.Load() || of.gen.Load() != of.committed || e == nil {
 		return
 	}
 	if sf := of.stagedFrom.Load(); sf != nil && !sf.SameData(e) {
-		of.staging.Close()
-		of.staging = nil
-		of.staged.Store(false)
+		f.dropStagedLocked(of)
 	}
-}
-
-// stageLocked makes sure the staging file exists, filled with e's contents
-// if fill. Callers hold of.mu.
-func (n *node) stageLocked(of *openFile, e *tree.Entry, path string, fill bool) syscall.Errno {
-	if of.staging != nil {
-		return 0
-	}
-	f := n.fsys
-	sf, err := os.CreateTemp(f.opt.StagingDir, "jax-stage-*")
-	if err != nil {
-		f.log.Error("create staging file", "path", path, "err", err)
-		return fs.ToErrno(err)
-	}
-	os.Remove(sf.Name()) // lives as long as the descriptor
-	size := int64(0)
-	if fill && e != nil && e.Size > 0 {
-		if _, err := f.b.NewReader(e, path).WriteTo(sf); err != nil {
-			sf.Close()
-			return f.readErrno(path, err)
-		}
-		size = e.Size
-	}
-	of.staging = sf
-	of.size.Store(size)
-	if e != nil {
-		of.mtime.Store(e.MTime)
-		of.stagedFrom.Store(e)
-	}
-	of.staged.Store(true)
-	return 0
 }
 
 // readErrno logs a failed read of stored data and maps it to an errno.
@@ -197,13 +167,15 @@ func (n *node) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int6
 	e, path := n.current()
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	of.dropStaleLocked(e)
-	if of.staging != nil {
-		k, err := of.staging.ReadAt(dest, off)
-		if err != nil && err != io.EOF {
-			return nil, fs.ToErrno(err)
-		}
+	f := n.fsys
+	f.dropStaleLocked(of, e)
+	if k, done, errno := f.readStagedLocked(of, path, dest, off); errno != 0 {
+		return nil, errno
+	} else if done {
 		return gofuse.ReadResultData(dest[:k]), 0
+	}
+	if of.stored != nil {
+		e = of.stored
 	}
 	if e == nil {
 		return nil, syscall.ENOENT
@@ -257,11 +229,8 @@ func (n *node) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int
 	e, path := n.current()
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	of.dropStaleLocked(e)
-	if errno := n.stageLocked(of, e, path, true); errno != 0 {
-		return 0, errno
-	}
-	k, err := of.staging.WriteAt(data, off)
+	n.fsys.dropStaleLocked(of, e)
+	k, errno := n.writeLocked(of, e, path, data, off)
 	if k > 0 {
 		if end := off + int64(k); end > of.size.Load() {
 			of.size.Store(end)
@@ -269,10 +238,7 @@ func (n *node) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int
 		of.mtime.Store(time.Now().UnixNano())
 		of.gen.Add(1)
 	}
-	if err != nil {
-		return uint32(k), fs.ToErrno(err)
-	}
-	return uint32(k), 0
+	return uint32(k), errno
 }
 
 // truncateStaging cuts or extends the staged contents to size.
@@ -280,12 +246,24 @@ func (n *node) truncateStaging(of *openFile, e *tree.Entry, size int64) syscall.
 	_, path := n.current()
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	of.dropStaleLocked(e)
-	if errno := n.stageLocked(of, e, path, size > 0); errno != 0 {
-		return errno
-	}
-	if err := of.staging.Truncate(size); err != nil {
-		return fs.ToErrno(err)
+	n.fsys.dropStaleLocked(of, e)
+	switch {
+	case size == 0:
+		if errno := n.beginEmptyLocked(of, e, path); errno != 0 {
+			return errno
+		}
+	case of.memOn && size <= memMax:
+		if int64(len(of.mem)) < size {
+			of.mem = append(of.mem, make([]byte, size-int64(len(of.mem)))...)
+		}
+		of.mem = of.mem[:size]
+	default:
+		if errno := n.fileLocked(of, e, path); errno != 0 {
+			return errno
+		}
+		if err := of.staging.Truncate(size); err != nil {
+			return fs.ToErrno(err)
+		}
 	}
 	of.size.Store(size)
 	of.mtime.Store(time.Now().UnixNano())
@@ -319,12 +297,12 @@ func (n *node) truncate(ctx context.Context, size int64) syscall.Errno {
 // tree, scheduling a save.
 func (f *FS) commit(ctx context.Context, of *openFile) syscall.Errno {
 	of.mu.Lock()
-	if of.staging == nil || of.gen.Load() == of.committed {
+	if !of.staged.Load() || of.gen.Load() == of.committed {
 		of.mu.Unlock()
 		return 0
 	}
 	gen, size, mtime := of.gen.Load(), of.size.Load(), of.mtime.Load()
-	chunks, n, err := f.b.WriteData(ctx, io.NewSectionReader(of.staging, 0, size), nil)
+	chunks, n, err := f.storeLocked(ctx, of, size)
 	if err != nil {
 		of.mu.Unlock()
 		f.log.Error("store file contents", "path", of.lastPath(f), "err", err)
@@ -468,11 +446,7 @@ func (n *node) release(ctx context.Context, h *handle, commit bool) syscall.Errn
 	delete(f.open, of)
 	f.mu.Unlock()
 	of.mu.Lock()
-	if of.staging != nil {
-		of.staging.Close()
-		of.staging = nil
-	}
-	of.staged.Store(false)
+	f.dropStagedLocked(of)
 	of.mu.Unlock()
 	return errno
 }
@@ -487,8 +461,8 @@ func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size 
 	e, path := n.current()
 	of.mu.Lock()
 	defer of.mu.Unlock()
-	of.dropStaleLocked(e)
-	if errno := n.stageLocked(of, e, path, true); errno != 0 {
+	n.fsys.dropStaleLocked(of, e)
+	if errno := n.fileLocked(of, e, path); errno != 0 {
 		return errno
 	}
 	if err := unix.Fallocate(int(of.staging.Fd()), mode, int64(off), int64(size)); err != nil {

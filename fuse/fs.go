@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,8 +46,10 @@ type FS struct {
 	log      *slog.Logger
 	uid, gid uint32
 	root     *node
-	cache    *chunkCache // decrypted chunks, shared by all open files
-	journal  *os.File    // see journal.go; written under mu
+	cache    *chunkCache   // decrypted chunks, shared by all open files
+	journal  *os.File      // see journal.go; written under mu
+	memUsed  atomic.Int64  // bytes reserved for contents staged in memory (stage.go)
+	streams  chan struct{} // one token per stream running
 
 	inflightMu sync.Mutex                 // guards inflight; taken alone
 	inflight   map[[32]byte]chan struct{} // chunk fetches under way, closed when done
@@ -93,6 +96,7 @@ func New(b *bucket.Bucket, opt Options) (*FS, error) {
 	f := &FS{b: b, opt: opt, log: opt.Log.With("bucket", b.Name), uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 		base: v, work: v.Tree.Clone(), open: map[*openFile]struct{}{}, nodes: map[tree.ID]*node{}}
 	f.cache = newChunkCache(opt.CacheBytes)
+	f.streams = make(chan struct{}, maxStreams)
 	f.inflight = map[[32]byte]chan struct{}{}
 	f.root = &node{fsys: f, id: tree.Root}
 	f.nodes[tree.Root] = f.root

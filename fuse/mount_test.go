@@ -31,7 +31,7 @@ type testMount struct {
 
 // mountBucket mounts b (a fresh bucket if nil) on a temporary directory and
 // unmounts it when the test ends, failing if descriptors leaked.
-func mountBucket(t *testing.T, s *bucket.Store, b *bucket.Bucket, opt Options) *testMount {
+func mountBucket(t testing.TB, s *bucket.Store, b *bucket.Bucket, opt Options) *testMount {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("kernel mount tests need root")
@@ -95,7 +95,7 @@ func mountBucket(t *testing.T, s *bucket.Store, b *bucket.Bucket, opt Options) *
 // ourFDs lists this process's descriptors the filesystem owns: staging files
 // and the FUSE device. (The store opens database and blob files lazily, so a
 // plain count would blame us for those.)
-func ourFDs(t *testing.T, stagingDir string) []string {
+func ourFDs(t testing.TB, stagingDir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
