@@ -186,7 +186,6 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.ConnectionGater(g),
@@ -217,9 +216,28 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(relays))
 		}
 	}
-	lh, err := libp2p.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("network host: %w", err)
+	// With no listen addresses set, listen on the ports of the last run if
+	// they are free: devices that only know the old addresses still reach
+	// this one after both restarted.
+	var lh host.Host
+	if last := splitList(lastListen(cfg.DB)); len(cfg.ListenAddrs) == 0 && len(last) > 0 && allLoopback(last) == cfg.Loopback {
+		lh, err = libp2p.New(append(opts, libp2p.ListenAddrStrings(last...))...)
+		if err == nil && len(lh.Network().ListenAddresses()) < len(last) {
+			lh.Close()
+			err = errors.New("some ports are taken")
+		}
+		if err != nil {
+			lh = nil
+			log.Info("network: the ports of the last run are not free; listening on new ones", "err", err)
+		}
+	}
+	if lh == nil {
+		if lh, err = libp2p.New(append(opts, libp2p.ListenAddrStrings(listen...))...); err != nil {
+			return nil, fmt.Errorf("network host: %w", err)
+		}
+	}
+	if len(cfg.ListenAddrs) == 0 {
+		cfg.DB.SetSetting(settingLastListen, strings.Join(addrStrings(lh.Network().ListenAddresses()), " "))
 	}
 	sub, err := lh.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtPeerIdentificationCompleted)}, eventbus.BufSize(256))
 	if err != nil {
@@ -261,6 +279,22 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	log.Info("network up", "peer", lh.ID(), "addrs", h.Addrs(), "loopback", cfg.Loopback)
 	return h, nil
+}
+
+// settingLastListen holds the addresses (with ports) the host last listened on.
+const settingLastListen = "network.last_listen"
+
+func lastListen(d *db.DB) string {
+	v, _ := d.Setting(settingLastListen, "")
+	return v
+}
+
+func addrStrings(as []ma.Multiaddr) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 func allLoopback(addrs []string) bool {
