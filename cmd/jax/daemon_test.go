@@ -595,6 +595,10 @@ func TestDaemonMountFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.Close()
+	// Without a daemon, status says so and what it would mount.
+	if out, _, code := c.run(nil, "status"); code != exitNoDaemon || !strings.Contains(out, "not running") || !strings.Contains(out, "3 configured") {
+		t.Fatalf("status without a daemon: exit %d %q", code, out)
+	}
 
 	c.daemon()
 	ms := c.mounts()

@@ -255,3 +255,25 @@ func TestChangeAfterUnsavedMountWrite(t *testing.T) {
 		t.Fatalf("failed change: %v", err)
 	}
 }
+
+// Statuses left by a process that died with its mounts running are reset
+// at start-up: nothing of them is live any more.
+func TestStartAutoResetsLeftoverStatus(t *testing.T) {
+	m, s := setup(t)
+	ctx := context.Background()
+	s.Create(ctx, "docs")
+	cfg, err := m.Create(ctx, "docs", DefaultSettings(filepath.Join(t.TempDir(), "docs")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, _ := m.Create(ctx, "docs", DefaultSettings(filepath.Join(t.TempDir(), "failed")))
+	s.DB.SetMountStatus(cfg.ID, db.StatusRunning, "")
+	s.DB.SetMountStatus(failed.ID, db.StatusError, "it broke")
+	m.StartAuto(ctx)
+	if c, _ := m.Get(cfg.ID); c.Status != db.StatusStopped {
+		t.Fatalf("leftover running status: %s", c.Status)
+	}
+	if c, _ := m.Get(failed.ID); c.Status != db.StatusError || c.ErrorMessage != "it broke" {
+		t.Fatalf("an error must stay for the user to see: %s %q", c.Status, c.ErrorMessage)
+	}
+}
