@@ -40,7 +40,8 @@ type Tray struct {
 	settings  *Settings
 	conflicts *ConflictList
 	hint      string
-	installed bool // the tray shows our menu
+	installed bool      // the tray shows our menu
+	icon      IconState // the icon it shows
 }
 
 // New returns the tray of a running app. Call Run to show and update it.
@@ -150,7 +151,8 @@ func (t *Tray) Install() {
 	s := t.State()
 	if d, ok := t.fa.(desktop.App); ok {
 		d.SetSystemTrayMenu(Menu(s, t.actions()))
-		d.SetSystemTrayIcon(Icon(s.Icon()))
+		t.icon = s.Icon()
+		d.SetSystemTrayIcon(Icon(t.icon))
 		t.installed = true
 	}
 }
@@ -161,7 +163,10 @@ func (t *Tray) apply() {
 	fyne.Do(func() {
 		if d, ok := t.fa.(desktop.App); ok && t.installed {
 			d.SetSystemTrayMenu(menu)
-			d.SetSystemTrayIcon(Icon(s.Icon()))
+			if s.Icon() != t.icon {
+				t.icon = s.Icon()
+				d.SetSystemTrayIcon(Icon(t.icon))
+			}
 		}
 		if t.conflicts != nil {
 			t.conflicts.reload()

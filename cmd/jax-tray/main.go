@@ -103,6 +103,13 @@ func run(args []string) error {
 			defer func() { recover() }()
 			fa.Quit()
 		})
+		// Fyne's Run can wait forever on an event queued as it shut down.
+		// Everything is unmounted and saved by now: exit regardless.
+		time.AfterFunc(5*time.Second, func() {
+			log.Warn("the window system did not stop; exiting")
+			log.Info("jax-tray stopped")
+			os.Exit(0)
+		})
 	})
 	var t *tray.Tray
 	n := app.NewNotifier(log, func() { fyne.Do(t.ShowConflicts) })
