@@ -275,19 +275,36 @@ func (n *Notifier) warnOnce(err error) {
 // ShowFile shows a file selected in the file manager
 // (org.freedesktop.FileManager1.ShowItems), else opens its folder.
 func (n *Notifier) ShowFile(path string) error {
-	uri := (&url.URL{Scheme: "file", Path: path}).String()
-	conn, err := n.bus()
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = conn.Object(fileManagerName, fileManagerPath).CallWithContext(ctx, fileManagerName+".ShowItems", 0,
-			[]string{uri}, "").Err
-		cancel()
-		if err == nil {
-			return nil
-		}
+	if err := n.fileManager("ShowItems", path); err != nil {
+		n.log.Info("no file manager answered ShowItems; opening the folder", "err", err)
+		return OpenFolder(filepath.Dir(path))
 	}
-	n.log.Info("no file manager answered ShowItems; opening the folder", "err", err)
-	return OpenFolder(filepath.Dir(path))
+	return nil
+}
+
+// ShowFolder opens a folder in the file manager
+// (org.freedesktop.FileManager1.ShowFolders), else with xdg-open.
+func (n *Notifier) ShowFolder(dir string) error {
+	if err := n.fileManager("ShowFolders", dir); err != nil {
+		n.log.Info("no file manager answered ShowFolders; using the opener", "err", err)
+		return OpenFolder(dir)
+	}
+	return nil
+}
+
+func (n *Notifier) fileManager(method, path string) error {
+	if runtime.GOOS != "linux" {
+		return errors.New("no freedesktop file manager here")
+	}
+	conn, err := n.bus()
+	if err != nil {
+		return err
+	}
+	uri := (&url.URL{Scheme: "file", Path: path}).String()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return conn.Object(fileManagerName, fileManagerPath).CallWithContext(ctx, fileManagerName+"."+method, 0,
+		[]string{uri}, "").Err
 }
 
 // OpenFolder opens a folder in the desktop's file manager.

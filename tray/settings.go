@@ -18,7 +18,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 	qrcode "github.com/skip2/go-qrcode"
 
-	"github.com/jax-desktop/jax/app"
 	"github.com/jax-desktop/jax/fuse/manager"
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/db"
@@ -695,9 +694,7 @@ func (s *Settings) generalTab() fyne.CanvasObject {
 		t.opt.Notifier.SetEnabled(on)
 	}
 	g.logs = widget.NewButton("Open log folder", func() {
-		if err := app.OpenFolder(t.a.Dirs.State); err != nil {
-			g.reason.SetText(err.Error())
-		}
+		go t.opt.Notifier.ShowFolder(t.a.Dirs.State)
 	})
 	data := widget.NewLabel("Data: " + t.a.Dirs.Data)
 	data.Wrapping = fyne.TextWrapBreak

@@ -207,9 +207,11 @@ func (t *Tray) actions() Actions {
 		},
 		Open: func(id string) {
 			if m, err := t.a.Mounts.Get(id); err == nil {
-				if err := app.OpenFolder(m.MountPoint); err != nil {
-					t.log.Warn("open folder", "err", err)
-				}
+				go func() { // a D-Bus call: off the UI goroutine
+					if err := t.opt.Notifier.ShowFolder(m.MountPoint); err != nil {
+						t.log.Warn("open folder", "err", err)
+					}
+				}()
 			}
 		},
 		Conflicts:    t.ShowConflicts,

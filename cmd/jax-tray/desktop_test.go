@@ -186,11 +186,12 @@ type notification struct {
 type desktopServices struct {
 	conn *dbus.Conn
 
-	mu     sync.Mutex // guards the fields below
-	items  []string   // registered StatusNotifierItems: "sender|path"
-	notes  []notification
-	shown  [][]string
-	change chan struct{}
+	mu      sync.Mutex // guards the fields below
+	items   []string   // registered StatusNotifierItems: "sender|path"
+	notes   []notification
+	shown   [][]string
+	folders [][]string
+	change  chan struct{}
 }
 
 func (d *desktopServices) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
@@ -224,7 +225,10 @@ func (d *desktopServices) ShowItems(uris []string, startup string) *dbus.Error {
 	return nil
 }
 
-func (d *desktopServices) ShowFolders(uris []string, startup string) *dbus.Error { return nil }
+func (d *desktopServices) ShowFolders(uris []string, startup string) *dbus.Error {
+	d.record(func() { d.folders = append(d.folders, uris) })
+	return nil
+}
 
 func (d *desktopServices) record(f func()) {
 	d.mu.Lock()

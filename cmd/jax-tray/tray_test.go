@@ -269,6 +269,16 @@ func TestTrayEndToEnd(t *testing.T) {
 	eventually(t, "mounted from the menu", 20*time.Second, func() bool { return mounted(t, mp) })
 	menu.waitItem(t, "Personal — mounted")
 
+	// Open folder shows the mount in the file manager.
+	menu.click(t, "Personal — mounted", "Open folder")
+	d.wait(t, "ShowFolders", 20*time.Second, func() bool { return len(d.folders) > 0 })
+	d.mu.Lock()
+	folders := d.folders[0]
+	d.mu.Unlock()
+	if want := (&url.URL{Scheme: "file", Path: mp}).String(); len(folders) != 1 || folders[0] != want {
+		t.Fatalf("ShowFolders %q, want %q", folders, want)
+	}
+
 	// Start at login writes and removes the autostart entry.
 	entry := filepath.Join(s.home, ".config", "autostart", "jax-tray.desktop")
 	menu.click(t, "Start at login")
