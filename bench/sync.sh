@@ -77,6 +77,11 @@ only_loopback() {
   echo "  $name: every socket on 127.0.0.1 ($(ss -Htunap 2>/dev/null | grep -cE "pid=($(IFS='|'; echo "$*"))," || true) sockets)"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks of a process and its children (syncthing's real process is a child)
+tree_ticks() { local p t=0; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+# cpu_secs TICKS
+cpu_secs() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz}'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 # wait_until SECS WHAT CMD...: poll CMD every 5 ms
 wait_until() {
   local limit=$(( $(now) + $1 * 1000000 )) what=$2; shift 2
@@ -93,9 +98,9 @@ all_small() {
 size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
 
 # --- data --------------------------------------------------------------------
+load_start=$(load)
 echo "generating ${big} MiB and ${files} x 4 KiB of random data..."
 head -c $((big << 20)) /dev/urandom > "$work/big.bin"
-big_sum=$(sha256sum < "$work/big.bin")
 mkdir "$work/small"
 head -c $((files * 4096)) /dev/urandom | split -b 4096 -a 5 -d - "$work/small/f"
 small_sum=$(cat "$work/small"/f* | sha256sum)
@@ -170,20 +175,24 @@ lat_all=$(for l in "${lat[@]}"; do printf '%d ' $((l / 1000)); done)
 # 2. transfers through jax
 echo "jax: ${big} MiB file..."
 settle
+ca=$(cpu_ticks "${dpid[a]}"); cb=$(cpu_ticks "${dpid[b]}")
 t0=$(now)
 cp "$work/big.bin" "$work/ma1/big.bin"
 jw=$(now)
 wait_until 1800 "the big file on B (jax)" size_is "$work/mb1/big.bin" $((big << 20))
 jax_big=$(( $(now) - t0 ))
-[ "$(sha256sum < "$work/mb1/big.bin")" = "$big_sum" ] || die "jax: the big file in B's mount has other bytes"
+cmp -s "$work/big.bin" "$work/mb1/big.bin" || die "jax: the big file in B's mount has other bytes"
 jax_big_v=$(( $(now) - t0 )); jax_big_w=$((jw - t0))
+jax_big_cpu="$(cpu_secs $(( $(cpu_ticks "${dpid[a]}") - ca ))) + $(cpu_secs $(( $(cpu_ticks "${dpid[b]}") - cb )))"
 echo "jax: ${files} small files..."
 settle
+ca=$(cpu_ticks "${dpid[a]}"); cb=$(cpu_ticks "${dpid[b]}")
 t0=$(now)
 cp -r "$work/small" "$work/ma1/small"
 jw=$(now)
 wait_until 1800 "the small files on B (jax)" all_small "$work/mb1/small"
 jax_small=$(( $(now) - t0 )); jax_small_w=$((jw - t0))
+jax_small_cpu="$(cpu_secs $(( $(cpu_ticks "${dpid[a]}") - ca ))) + $(cpu_secs $(( $(cpu_ticks "${dpid[b]}") - cb )))"
 [ "$(cat "$work/mb1/small"/f* | sha256sum)" = "$small_sum" ] || die "jax: small files in B's mount have other bytes"
 for d in a b; do kill "${dpid[$d]}"; wait "${dpid[$d]}" 2>/dev/null || true; done
 
@@ -273,22 +282,26 @@ only_loopback syncthing "${spid[sa]}" "${spid[sb]}"
 
 echo "syncthing: ${big} MiB file..."
 settle
+ca=$(tree_ticks "${spid[sa]}"); cb=$(tree_ticks "${spid[sb]}")
 t0=$(now)
 cp "$work/big.bin" "$work/sa-data/big.bin"
 st sa '/rest/db/scan?folder=bench' -X POST >/dev/null
 sw=$(now)
 wait_until 1800 "the big file on B (syncthing)" size_is "$work/sb-data/big.bin" $((big << 20))
 st_big=$(( $(now) - t0 ))
-[ "$(sha256sum < "$work/sb-data/big.bin")" = "$big_sum" ] || die "syncthing: the big file on B has other bytes"
+cmp -s "$work/big.bin" "$work/sb-data/big.bin" || die "syncthing: the big file on B has other bytes"
 st_big_v=$(( $(now) - t0 )); st_big_w=$((sw - t0))
+st_big_cpu="$(cpu_secs $(( $(tree_ticks "${spid[sa]}") - ca ))) + $(cpu_secs $(( $(tree_ticks "${spid[sb]}") - cb )))"
 echo "syncthing: ${files} small files..."
 settle
+ca=$(tree_ticks "${spid[sa]}"); cb=$(tree_ticks "${spid[sb]}")
 t0=$(now)
 cp -r "$work/small" "$work/sa-data/small"
 st sa '/rest/db/scan?folder=bench' -X POST >/dev/null
 sw=$(now)
 wait_until 1800 "the small files on B (syncthing)" all_small "$work/sb-data/small"
 st_small=$(( $(now) - t0 )); st_small_w=$((sw - t0))
+st_small_cpu="$(cpu_secs $(( $(tree_ticks "${spid[sa]}") - ca ))) + $(cpu_secs $(( $(tree_ticks "${spid[sb]}") - cb )))"
 [ "$(cat "$work/sb-data/small"/f* | sha256sum)" = "$small_sum" ] || die "syncthing: small files on B have other bytes"
 only_loopback syncthing "${spid[sa]}" "${spid[sb]}"
 
@@ -300,10 +313,14 @@ printf "save in A's mount to visible in B's: median %s s, p90 %s s over %d edits
 echo "  each (ms): $lat_all"
 printf "%-30s %10s %10s %18s\n" "written on A to on B" jax syncthing "jax/syncthing"
 printf "%-30s %9ss %9ss %17s  (target <= 1)\n" "${big} MiB file, size right" "$(secs $jax_big)" "$(secs $st_big)" "$(ratio $jax_big $st_big)"
-printf "%-30s %9ss %9ss %17s\n" "  and sha256 read back on B" "$(secs $jax_big_v)" "$(secs $st_big_v)" "$(ratio $jax_big_v $st_big_v)"
+printf "%-30s %9ss %9ss %17s\n" "  and read back on B (cmp)" "$(secs $jax_big_v)" "$(secs $st_big_v)" "$(ratio $jax_big_v $st_big_v)"
 printf "%-30s %9ss %9ss\n" "  of which writing on A" "$(secs $jax_big_w)" "$(secs $st_big_w)"
+printf "%-30s %10s %10s\n" "  CPU s, A + B (to size right)" "$jax_big_cpu" "$st_big_cpu"
 printf "%-30s %9ss %9ss %17s  (target <= 1)\n" "${files} x 4 KiB files" "$(secs $jax_small)" "$(secs $st_small)" "$(ratio $jax_small $st_small)"
 printf "%-30s %9ss %9ss\n" "  of which writing on A" "$(secs $jax_small_w)" "$(secs $st_small_w)"
-echo "(syncthing: writing includes the POST /rest/db/scan; jax: through A's FUSE mount, read on B through its mount)"
+printf "%-30s %10s %10s\n" "  CPU s, A + B" "$jax_small_cpu" "$st_small_cpu"
+echo "(syncthing: writing includes the POST /rest/db/scan, which returns when the scan is done;"
+echo " jax: written through A's FUSE mount, read on B through its mount)"
 printf "idle CPU over %s s, 3 shared buckets mounted: device A %s%%, device B %s%% of one core (target < 1%%)\n" \
   "$(secs $((i1 - i0)))" "$idle_a" "$idle_b"
+echo "load average at start: $load_start; at end: $(load) ($(nproc) cores)"
