@@ -62,7 +62,9 @@ func run(args []string) error {
 	log, closeLog := openLog(dirs, *verbose)
 	defer closeLog()
 
-	// Signals during start-up; Fyne takes them over once it runs.
+	// SIGINT/SIGTERM quit like the menu's Quit: mounts first, then the UI.
+	// (Fyne quits its loop on them too; the mounts are still stopped before
+	// the process ends.)
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	// The instance lives until Quit: its network and mounts hang off this.
@@ -159,9 +161,10 @@ func run(args []string) error {
 		<-served
 		return nil
 	}
-	// From here Fyne handles SIGINT/SIGTERM: it quits, and Run returns.
-	// (Stopping ours also cancels ctx.)
-	stopSignals()
+	go func() {
+		<-ctx.Done()
+		quit()
+	}()
 	fa.Run()
 	// The UI ended (Quit, or the window system went away): stop the mounts.
 	stopServe()
