@@ -16,11 +16,13 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
-	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/app/p2p"
 	"github.com/jax-desktop/jax/fuse/manager"
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/db"
+	"github.com/jax-desktop/jax/store/tree"
 )
 
 // Settings is the settings window: Mounts, Buckets, Devices, General.
@@ -69,14 +71,19 @@ type bucketTab struct {
 }
 
 type deviceTab struct {
-	name, id *widget.Label
-	card     *widget.Entry
-	qr       *canvas.Image
-	paste    *widget.Entry
-	add      *widget.Button
-	list     *widget.List
-	devices  []db.Device
-	reason   *widget.Label
+	name, id  *widget.Label
+	code      *widget.Entry // the last invite code made
+	qr        *canvas.Image
+	invite    *widget.Button
+	paste     *widget.Entry
+	pair      *widget.Button
+	list      *widget.List
+	devices   []app.DeviceInfo
+	selected  int
+	rename    *widget.Entry
+	renameBtn *widget.Button
+	remove    *widget.Button
+	reason    *widget.Label
 }
 
 type generalTab struct {
@@ -583,51 +590,73 @@ func (s *Settings) restore(c bucket.PathChange) {
 // ---- Devices ----
 
 // deviceRef finds the id of a device by its label in the share list.
-func deviceRef(devs []db.Device, label string) string {
+func deviceRef(devs []app.DeviceInfo, label string) string {
 	for _, d := range devs {
 		if deviceLabel(d) == label {
-			return hex.EncodeToString(d.ID)
+			return d.ID
 		}
 	}
 	return label
 }
 
-func deviceLabel(d db.Device) string {
-	return fmt.Sprintf("%s (%s)", d.Name, hex.EncodeToString(d.ID)[:8])
+func deviceLabel(d app.DeviceInfo) string {
+	return fmt.Sprintf("%s (%s)", d.Name, d.ID[:min(8, len(d.ID))])
 }
 
 func (s *Settings) devicesTab() fyne.CanvasObject {
 	d := &s.device
+	d.selected = -1
 	d.name = widget.NewLabel("")
 	d.id = widget.NewLabel("")
 	d.id.Wrapping = fyne.TextWrapBreak
-	d.card = widget.NewMultiLineEntry()
-	d.card.Wrapping = fyne.TextWrapBreak
-	d.card.SetMinRowsVisible(3)
+	d.code = widget.NewMultiLineEntry()
+	d.code.Wrapping = fyne.TextWrapBreak
+	d.code.SetMinRowsVisible(3)
+	d.code.SetPlaceHolder("Invite another device: its code and QR code show here")
 	d.qr = canvas.NewImageFromResource(nil)
 	d.qr.FillMode = canvas.ImageFillContain
 	d.qr.SetMinSize(fyne.NewSize(160, 160))
+	d.invite = widget.NewButton("New invite code", func() { s.invite() })
 	d.paste = widget.NewEntry()
-	d.paste.SetPlaceHolder("Paste another device's card (jaxdev1-…)")
+	d.paste.SetPlaceHolder("Paste an invite code (jaxinvite1-…) or a device card (jaxdev1-…)")
 	d.reason = reasonLabel()
-	d.add = widget.NewButton("Add device", func() { s.addDevice() })
+	d.pair = widget.NewButton("Pair", func() { s.pairDevice() })
 	d.list = widget.NewList(func() int { return len(d.devices) },
-		func() fyne.CanvasObject { return widget.NewLabel("device name (id) · last seen") },
+		func() fyne.CanvasObject { return widget.NewLabel("device name (id) · paired · last seen") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			v := d.devices[i]
 			txt := deviceLabel(v)
-			if v.IsSelf {
+			switch {
+			case v.Self:
 				txt += " · this device"
-			} else if v.LastSeen > 0 {
-				txt += " · seen " + time.Unix(0, v.LastSeen).Format("2006-01-02 15:04")
+			case v.Paired:
+				txt += " · paired"
+			}
+			if v.LastSeen != nil && !v.Self {
+				txt += " · seen " + v.LastSeen.Format("2006-01-02 15:04")
 			}
 			o.(*widget.Label).SetText(txt)
 		})
+	d.list.OnSelected = func(i widget.ListItemID) {
+		d.selected = i
+		d.rename.SetText(d.devices[i].Name)
+		if d.devices[i].Self {
+			d.remove.Disable()
+		} else {
+			d.remove.Enable()
+		}
+	}
+	d.rename = widget.NewEntry()
+	d.rename.SetPlaceHolder("Select a device to rename it")
+	d.renameBtn = widget.NewButton("Rename", func() { s.renameDevice() })
+	d.remove = widget.NewButton("Remove", func() { s.removeDevice() })
+	d.remove.Disable()
 	me := widget.NewForm(widget.NewFormItem("This device", d.name), widget.NewFormItem("Id", d.id),
-		widget.NewFormItem("Card", d.card))
+		widget.NewFormItem("Invite", container.NewBorder(nil, nil, nil, d.invite, d.code)))
 	top := container.NewBorder(nil, nil, nil, d.qr, me)
-	pair := container.NewBorder(nil, nil, nil, d.add, d.paste)
-	return container.NewBorder(container.NewVBox(top, pair, d.reason, widget.NewLabel("Known devices")), nil, nil, nil, d.list)
+	pair := container.NewBorder(nil, nil, nil, d.pair, d.paste)
+	edit := container.NewBorder(nil, nil, nil, container.NewHBox(d.renameBtn, d.remove), d.rename)
+	return container.NewBorder(container.NewVBox(top, pair, d.reason, widget.NewLabel("Known devices")), edit, nil, nil, d.list)
 }
 
 func (s *Settings) loadDevices() {
@@ -635,22 +664,18 @@ func (s *Settings) loadDevices() {
 	a := s.t.a
 	d.name.SetText(a.Buckets.Device)
 	d.id.SetText(a.Buckets.ID.ID().String())
-	card := a.Card()
-	d.card.SetText(card)
-	if png, err := qrcode.Encode(card, qrcode.Medium, 256); err == nil {
-		d.qr.Resource = fyne.NewStaticResource("card.png", png)
-		d.qr.Refresh()
-	}
-	devs, err := a.DB.Devices()
+	devs, err := a.Devices(nil, false)
 	if err != nil {
 		d.reason.SetText(err.Error())
 		return
 	}
 	d.devices = devs
+	d.selected = -1
+	d.list.UnselectAll()
 	d.list.Refresh()
 	var others []string
 	for _, v := range devs {
-		if !v.IsSelf {
+		if !v.Self {
 			others = append(others, deviceLabel(v))
 		}
 	}
@@ -658,17 +683,118 @@ func (s *Settings) loadDevices() {
 	s.bucket.device.Refresh()
 }
 
-func (s *Settings) addDevice() {
+// invite makes an invite code for another device to pair with this one.
+func (s *Settings) invite() {
 	d := &s.device
-	dev, err := s.t.a.AddDevice(d.paste.Text)
+	if s.t.a.Net == nil {
+		d.reason.SetText(app.ErrNetworkOff.Error() + "; pair with a device card instead: " + s.t.a.Card())
+		return
+	}
+	inv, err := s.t.a.Net.Invite(time.Hour)
 	if err != nil {
 		d.reason.SetText(err.Error())
 		return
 	}
+	code := inv.Code()
+	d.code.SetText(code)
+	if png, err := p2p.InvitePNG(code, 256); err == nil {
+		d.qr.Resource = fyne.NewStaticResource("invite.png", png)
+		d.qr.Refresh()
+	}
 	d.reason.SetText("")
-	d.paste.SetText("")
+	d.reason.Importance = widget.MediumImportance
+	d.reason.SetText("Enter this code on the other device (or scan it) before " + inv.Expires.Format("15:04") + ".")
+}
+
+// pairDevice pairs with an invite code, or adds a device from its card.
+func (s *Settings) pairDevice() {
+	d := &s.device
+	d.reason.Importance = widget.DangerImportance
+	text := strings.TrimSpace(d.paste.Text)
+	if strings.HasPrefix(text, "jaxdev1-") {
+		dev, err := s.t.a.AddDevice(text)
+		if err != nil {
+			d.reason.SetText(err.Error())
+			return
+		}
+		d.reason.SetText("")
+		d.paste.SetText("")
+		s.loadDevices()
+		dialog.ShowInformation("Device added", dev.Name+" can now be given buckets in the Buckets tab.", s.w)
+		return
+	}
+	inv, err := p2p.ParseInvite(text)
+	if err == nil && s.t.a.Net == nil {
+		err = app.ErrNetworkOff
+	}
+	if err != nil {
+		d.reason.SetText(err.Error())
+		return
+	}
+	d.pair.Disable()
+	d.reason.SetText("Pairing with " + inv.Name + "…")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		dev, err := s.t.a.Net.Pair(ctx, inv)
+		fyne.Do(func() {
+			d.pair.Enable()
+			if err != nil {
+				d.reason.SetText("Not paired: " + err.Error())
+				return
+			}
+			d.reason.SetText("")
+			d.paste.SetText("")
+			s.loadDevices()
+			dialog.ShowInformation("Paired", dev.Name+" is paired with this device.", s.w)
+		})
+	}()
+}
+
+func (s *Settings) renameDevice() {
+	d := &s.device
+	d.reason.Importance = widget.DangerImportance
+	if d.selected < 0 || d.selected >= len(d.devices) {
+		d.reason.SetText("select a device to rename")
+		return
+	}
+	if _, err := s.t.a.RenameDevice(d.devices[d.selected].ID, d.rename.Text); err != nil {
+		d.reason.SetText(err.Error())
+		return
+	}
+	d.reason.SetText("")
 	s.loadDevices()
-	dialog.ShowInformation("Device added", dev.Name+" can now be given buckets in the Buckets tab.", s.w)
+}
+
+func (s *Settings) removeDevice() {
+	d := &s.device
+	if d.selected < 0 || d.selected >= len(d.devices) {
+		return
+	}
+	dev := d.devices[d.selected]
+	dialog.ShowConfirm("Remove device", "Forget "+dev.Name+"? It will no longer sync with this device.", func(ok bool) {
+		if !ok {
+			return
+		}
+		res, err := s.t.a.RemoveDevice(dev.ID)
+		if err != nil {
+			d.reason.SetText(err.Error())
+			return
+		}
+		if s.t.a.Net != nil {
+			s.t.a.Net.Disconnect(tree.DeviceID(mustHex(res.Device.ID)))
+		}
+		s.loadDevices()
+		if len(res.Buckets) > 0 {
+			d.reason.SetText(fmt.Sprintf("%s still has the keys of %s; unshare them in the Buckets tab to stop it reading new versions.",
+				dev.Name, strings.Join(res.Buckets, ", ")))
+		}
+	}, s.w)
+}
+
+func mustHex(s string) []byte {
+	b, _ := hex.DecodeString(s)
+	return b
 }
 
 // ---- General ----

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -131,12 +132,12 @@ func TestSettingsBucketsDevicesGeneral(t *testing.T) {
 		t.Fatalf("mount form offers %q", s.mount.bucket.Options)
 	}
 
-	// Devices: a bad card is refused with the reason; a real one is added
-	// and offered for sharing.
+	// Devices: bad input is refused with the reason; a device card adds a
+	// device, which can be renamed and is offered for sharing.
 	s.device.paste.SetText("hello")
-	test.Tap(s.device.add)
-	if !strings.Contains(s.device.reason.Text, "not a device card") {
-		t.Fatalf("bad card: %q", s.device.reason.Text)
+	test.Tap(s.device.pair)
+	if !strings.Contains(s.device.reason.Text, "not an invite code") {
+		t.Fatalf("bad code: %q", s.device.reason.Text)
 	}
 	other, err := app.Init(context.Background(), app.Dirs{Config: t.TempDir(), Data: t.TempDir(), State: t.TempDir()}, "desktop", nil)
 	if err != nil {
@@ -144,13 +145,22 @@ func TestSettingsBucketsDevicesGeneral(t *testing.T) {
 	}
 	card := other.Card()
 	other.Close()
-	if !strings.HasPrefix(s.device.card.Text, "jaxdev1-") || s.device.qr.Resource == nil {
-		t.Fatal("this device's card or QR code missing")
-	}
 	s.device.paste.SetText(card)
-	test.Tap(s.device.add)
+	test.Tap(s.device.pair)
 	if len(s.device.devices) != 2 || len(s.bucket.device.Options) != 1 {
 		t.Fatalf("devices %d, share choices %q (%q)", len(s.device.devices), s.bucket.device.Options, s.device.reason.Text)
+	}
+	s.device.list.Select(1)
+	s.device.rename.SetText("")
+	test.Tap(s.device.renameBtn)
+	if !strings.Contains(s.device.reason.Text, "1 to 64") {
+		t.Fatalf("empty name: %q", s.device.reason.Text)
+	}
+	s.device.list.Select(1)
+	s.device.rename.SetText("studio")
+	test.Tap(s.device.renameBtn)
+	if s.device.devices[1].Name != "studio" || !strings.HasPrefix(s.bucket.device.Options[0], "studio (") {
+		t.Fatalf("after rename: %+v %q (%q)", s.device.devices, s.bucket.device.Options, s.device.reason.Text)
 	}
 	// Share: pick the bucket and device.
 	s.bucket.list.Select(0)
@@ -283,5 +293,39 @@ func TestConflictListKeepsThroughTheMount(t *testing.T) {
 	}
 	if len(c.items) != 0 || tr.State().Conflicts != 0 {
 		t.Fatalf("%d conflicts still listed", len(c.items))
+	}
+}
+
+// Pairing through the Devices tab: an invite code made on one device and
+// entered on another pairs them over the (loopback) network.
+func TestSettingsPairWithInviteCode(t *testing.T) {
+	trA, a := newTestTray(t)
+	trB, b := newTestTray(t)
+	if a.Net == nil || b.Net == nil {
+		t.Fatal("the network did not start")
+	}
+	trA.ShowSettings()
+	trA.settings.invite()
+	code := trA.settings.device.code.Text
+	if !strings.HasPrefix(code, "jaxinvite1-") || trA.settings.device.qr.Resource == nil {
+		t.Fatalf("invite code %q (%q)", code, trA.settings.device.reason.Text)
+	}
+	trB.ShowSettings()
+	trB.settings.device.paste.SetText(code)
+	trB.settings.pairDevice() // pairs in the background; look at the devices, not the window
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		devs, _ := b.Devices(nil, false)
+		if len(devs) == 2 && devs[1].Paired {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not paired: %+v", devs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	devs, _ := a.Devices(nil, false)
+	if len(devs) != 2 || !devs[1].Paired {
+		t.Fatalf("the inviting side: %+v", devs)
 	}
 }
