@@ -2,6 +2,8 @@ package tray
 
 import (
 	"context"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,11 +176,31 @@ func TestSettingsBucketsDevicesGeneral(t *testing.T) {
 	if len(cur.Manifest.Shares) != 2 {
 		t.Fatalf("shares after Share: %+v", cur.Manifest.Shares)
 	}
-	// History of a path lists its versions.
-	s.bucket.path.SetText("/")
+	// History of a path lists its versions; Restore brings one back.
+	ctx := context.Background()
+	for _, body := range []string{"first", "second"} {
+		if _, err := b.Add(ctx, strings.NewReader(body), "/notes.txt", 0o644, time.Now().UnixNano(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.bucket.path.SetText("/notes.txt")
 	s.pathHistory()
-	if s.bucket.reason.Text != "" && len(s.bucket.changes) == 0 {
-		t.Logf("history of /: %q", s.bucket.reason.Text)
+	if len(s.bucket.changes) != 2 || s.bucket.changes[1].Change != "created" {
+		t.Fatalf("history: %+v (%q)", s.bucket.changes, s.bucket.reason.Text)
+	}
+	s.restore(s.bucket.changes[1])
+	cur, _ = b.Current()
+	var got strings.Builder
+	if _, err := b.Cat(cur, "/notes.txt", &got); err != nil || got.String() != "first" {
+		t.Fatalf("after restore: %q %v (%q)", got.String(), err, s.bucket.reason.Text)
+	}
+	if len(s.bucket.changes) != 3 {
+		t.Fatalf("history after restore: %d versions", len(s.bucket.changes))
+	}
+	s.bucket.path.SetText("/nope.txt")
+	s.pathHistory()
+	if s.bucket.reason.Text == "" {
+		t.Fatal("history of a missing path gives no reason")
 	}
 
 	// General: the login check writes and removes the autostart entry; the
@@ -194,6 +216,36 @@ func TestSettingsBucketsDevicesGeneral(t *testing.T) {
 	s.general.notify.SetChecked(false)
 	if a.NotificationsEnabled() {
 		t.Fatal("notifications setting not stored")
+	}
+
+	// Each tab as Fyne's software renderer draws it, kept for review.
+	s.invite()
+	for ov := s.w.Canvas().Overlays(); ov.Top() != nil; {
+		ov.Remove(ov.Top()) // the "added" and "shared" dialogs
+	}
+	for i, name := range []string{"mounts", "buckets", "devices", "general"} {
+		s.tabs.SelectIndex(i)
+		saveCapture(t, "settings-"+name+".png", s.w.Canvas().Capture())
+	}
+}
+
+// saveCapture keeps a rendered window where CI keeps artifacts:
+// $JAX_ARTIFACTS, else bench/out.
+func saveCapture(t *testing.T, name string, img image.Image) {
+	dir := os.Getenv("JAX_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "bench", "out")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
 	}
 }
 
