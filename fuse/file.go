@@ -40,16 +40,17 @@ type openFile struct {
 	stagedFrom atomic.Pointer[tree.Entry] // stored contents the staging matches when clean
 	gen        atomic.Uint64              // bumped (under mu) on every change to staging
 
-	mu        sync.Mutex  // guards the fields below; never held while taking FS.mu
-	staging   *os.File    // form file
-	mem       []byte      // form mem, when memOn
-	memOn     bool        //
-	stream    *stream     // form stream
-	stored    *tree.Entry // form stored: chunks and size only
-	committed uint64      // gen last stored as chunks
-	reader    *bucket.FileReader
-	readerOf  *tree.Entry
-	offs      []int64 // start of each chunk of readerOf
+	mu         sync.Mutex  // guards the fields below; never held while taking FS.mu
+	staging    *os.File    // form file
+	mem        []byte      // form mem, when memOn
+	memOn      bool        //
+	stream     *stream     // form stream
+	stored     *tree.Entry // form stored: chunks and size only
+	committed  uint64      // gen last stored as chunks
+	reader     *bucket.FileReader
+	readerOf   *tree.Entry
+	offs       []int64 // start of each chunk of readerOf
+	prefetched int     // chunk whose successors were last asked for
 }
 
 // handle is one open file description.
@@ -181,7 +182,7 @@ func (n *node) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int6
 		return nil, syscall.ENOENT
 	}
 	if of.reader == nil || !of.readerOf.SameData(e) {
-		of.reader, of.readerOf = n.fsys.b.NewReader(e, path), e
+		of.reader, of.readerOf, of.prefetched = n.fsys.b.NewReader(e, path), e, -1
 		of.offs = make([]int64, len(e.Chunks))
 		var o int64
 		for i, c := range e.Chunks {
@@ -189,35 +190,47 @@ func (n *node) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int6
 			o += int64(c.Size)
 		}
 	}
-	k, errno := n.fsys.readChunks(of, path, dest, off)
+	parts, errno := n.fsys.readChunks(of, path, len(dest), off)
 	if errno != 0 {
 		return nil, errno
 	}
-	return gofuse.ReadResultData(dest[:k]), 0
+	if len(parts) == 1 {
+		return gofuse.ReadResultData(parts[0]), 0
+	}
+	return gofuse.ReadResultVector(parts), 0
 }
 
 // readChunks fills dest from stored contents at off, one whole chunk at a
 // time through the chunk cache. Callers hold of.mu.
-func (f *FS) readChunks(of *openFile, path string, dest []byte, off int64) (int, syscall.Errno) {
+//
+// The result points into the cached chunks (never modified), so the reply
+// goes to the kernel without another copy.
+func (f *FS) readChunks(of *openFile, path string, want int, off int64) ([][]byte, syscall.Errno) {
 	e := of.readerOf
-	n := 0
-	for n < len(dest) && off < e.Size {
+	var out [][]byte
+	for n := 0; n < want && off < e.Size; {
 		i := sort.Search(len(of.offs), func(i int) bool { return of.offs[i] > off }) - 1
 		c := e.Chunks[i]
 		data, err := f.fetch(of.reader, i, c.Blob)
 		if err != nil {
-			return n, f.readErrno(path, err)
+			return nil, f.readErrno(path, err)
 		}
 		// Sequential readers find the next chunks decrypted already:
 		// disk reads and decryption overlap with the reader's own work.
-		for j := i + 1; j < len(e.Chunks) && j <= i+readAhead; j++ {
-			f.prefetch(of.reader, j, e.Chunks[j].Blob)
+		// Once per chunk, not per request: a chunk spans several.
+		if i != of.prefetched {
+			of.prefetched = i
+			for j := i + 1; j < len(e.Chunks) && j <= i+readAhead; j++ {
+				f.prefetch(of.reader, j, e.Chunks[j].Blob)
+			}
 		}
-		m := copy(dest[n:], data[off-of.offs[i]:])
-		n += m
-		off += int64(m)
+		part := data[off-of.offs[i]:]
+		part = part[:min(len(part), want-n)]
+		out = append(out, part)
+		n += len(part)
+		off += int64(len(part))
 	}
-	return n, 0
+	return out, 0
 }
 
 func (n *node) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {

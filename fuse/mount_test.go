@@ -399,6 +399,15 @@ func TestMountOptions(t *testing.T) {
 	if err := syscall.Statfs(m.dir, &st); err != nil || st.Blocks == 0 || st.Namelen != 255 {
 		t.Errorf("statfs: %+v %v", st, err)
 	}
+	// Root (as here) raises the kernel readahead of the mount.
+	var sx unix.Stat_t
+	if err := unix.Stat(m.dir, &sx); err != nil {
+		t.Fatal(err)
+	}
+	ra, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(sx.Dev), unix.Minor(sx.Dev)))
+	if err == nil && strings.TrimSpace(string(ra)) != fmt.Sprint(readaheadKB) {
+		t.Errorf("readahead %s KiB, want %d", bytes.TrimSpace(ra), readaheadKB)
+	}
 }
 
 func TestCorruptBlobGivesEIO(t *testing.T) {
