@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/jax-desktop/jax/app/syncer"
 )
 
 func TestStatusLineAndIcon(t *testing.T) {
@@ -117,5 +119,26 @@ func TestMenu(t *testing.T) {
 	s.Autostart = true
 	if l := find(Menu(s, act), "Start at login"); !l.Checked {
 		t.Error("Start at login not checked while on")
+	}
+}
+
+func TestCountSyncing(t *testing.T) {
+	in := map[string]int{}
+	steps := []struct {
+		ev   syncer.Event
+		want int
+	}{
+		{syncer.Event{Kind: "state", Bucket: "a", State: syncer.StatePulling}, 1},
+		{syncer.Event{Kind: "progress", Bucket: "a", Progress: &syncer.Progress{Files: 5, FilesDone: 1}}, 4},
+		{syncer.Event{Kind: "progress", Bucket: "b", Progress: &syncer.Progress{Files: 2}}, 6},
+		{syncer.Event{Kind: "progress", Bucket: "a", Progress: &syncer.Progress{Files: 5, FilesDone: 5}}, 3},
+		{syncer.Event{Kind: "synced", Bucket: "a"}, 2},
+		{syncer.Event{Kind: "error", Bucket: "b", Error: "cut"}, 0},
+		{syncer.Event{Kind: "state", Bucket: "b", State: syncer.StateInSync}, 0},
+	}
+	for i, st := range steps {
+		if got := countSyncing(in, st.ev); got != st.want {
+			t.Fatalf("step %d (%+v): %d files, want %d", i, st.ev, got, st.want)
+		}
 	}
 }

@@ -63,6 +63,7 @@ func New(fa fyne.App, a *app.App, opt Options) *Tray {
 func (t *Tray) Run(ctx context.Context) {
 	events, stop := t.a.Mounts.Subscribe()
 	defer stop()
+	go t.watchSync(ctx)
 	seen := t.a.SeenConflicts()
 	t.Refresh()
 	for {
