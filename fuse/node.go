@@ -522,14 +522,17 @@ func (n *node) Setattr(ctx context.Context, fh fs.FileHandle, in *gofuse.SetAttr
 	return 0
 }
 
-// Extended attributes are not part of the bucket model.
+// Extended attributes are not part of the bucket model. ENOSYS (which
+// callers see as EOPNOTSUPP) tells the kernel to stop asking: otherwise
+// every write asks for security.capability first, a round trip per small
+// file written.
 
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	return 0, syscall.ENOTSUP
+	return 0, syscall.ENOSYS
 }
 
 func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
-	return syscall.ENOTSUP
+	return syscall.ENOSYS
 }
 
 func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
@@ -537,5 +540,5 @@ func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 }
 
 func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
-	return syscall.ENOTSUP
+	return syscall.ENOSYS
 }

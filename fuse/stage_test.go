@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // checkFile asserts that p reads back as want through the mount and, after
@@ -239,4 +241,28 @@ func TestTruncateWhileStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.checkFile(t, "t", []byte("again"))
+}
+
+// Extended attributes are not supported, and say so the same way each time
+// (the kernel stops asking after the first ENOSYS).
+func TestXattrsUnsupported(t *testing.T) {
+	m := mountBucket(t, nil, nil, Options{})
+	p := m.path("x")
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := unix.Getxattr(p, "user.a", make([]byte, 64)); err != unix.EOPNOTSUPP {
+			t.Fatalf("getxattr: %v", err)
+		}
+		if err := unix.Setxattr(p, "user.a", []byte("v"), 0); err != unix.EOPNOTSUPP {
+			t.Fatalf("setxattr: %v", err)
+		}
+		if err := unix.Removexattr(p, "user.a"); err != unix.EOPNOTSUPP {
+			t.Fatalf("removexattr: %v", err)
+		}
+	}
+	if n, err := unix.Listxattr(p, make([]byte, 64)); err != nil || n != 0 {
+		t.Fatalf("listxattr: %d %v", n, err)
+	}
 }
