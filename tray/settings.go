@@ -31,6 +31,7 @@ type Settings struct {
 	t    *Tray
 	w    fyne.Window
 	tabs *container.AppTabs
+	hint *widget.Label
 
 	mounts  []db.Mount
 	buckets []db.Bucket
@@ -100,14 +101,11 @@ func newSettings(t *Tray) *Settings {
 		container.NewTabItem("Devices", s.devicesTab()),
 		container.NewTabItem("General", s.generalTab()),
 	)
-	var content fyne.CanvasObject = s.tabs
-	if t.hint != "" {
-		h := widget.NewLabel(t.hint)
-		h.Wrapping = fyne.TextWrapWord
-		h.Importance = widget.WarningImportance
-		content = container.NewBorder(h, nil, nil, nil, s.tabs)
-	}
-	s.w.SetContent(content)
+	s.hint = widget.NewLabel("")
+	s.hint.Wrapping = fyne.TextWrapWord
+	s.hint.Importance = widget.WarningImportance
+	s.setHint(t.hint)
+	s.w.SetContent(container.NewBorder(s.hint, nil, nil, nil, s.tabs))
 	s.w.Resize(fyne.NewSize(820, 520))
 	s.w.SetCloseIntercept(func() {
 		if t.hint != "" { // no tray: closing the only window quits
@@ -125,6 +123,16 @@ func newSettings(t *Tray) *Settings {
 		s.newMount()
 	}
 	return s
+}
+
+// setHint shows a line above the tabs, or hides it when h is "".
+func (s *Settings) setHint(h string) {
+	s.hint.SetText(h)
+	if h == "" {
+		s.hint.Hide()
+	} else {
+		s.hint.Show()
+	}
 }
 
 func reasonLabel() *widget.Label {

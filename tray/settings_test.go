@@ -118,6 +118,14 @@ func TestSettingsBucketsDevicesGeneral(t *testing.T) {
 	tr, a := newTestTray(t)
 	tr.ShowSettings()
 	s := tr.settings
+	if s.hint.Visible() {
+		t.Fatal("a hint shows with a tray")
+	}
+	tr.SetHint(NoTrayHint)
+	if !s.hint.Visible() || s.hint.Text != NoTrayHint {
+		t.Fatal("the no-tray hint does not show in an open window")
+	}
+	tr.SetHint("")
 
 	// Buckets: create, refusing a duplicate name.
 	s.bucket.name.SetText("docs")

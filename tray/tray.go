@@ -233,8 +233,13 @@ func (t *Tray) SetAutostart(on bool) error {
 }
 
 // SetHint shows a line at the top of the settings window, e.g. that no
-// tray is available. Call on the UI goroutine, before ShowSettings.
-func (t *Tray) SetHint(h string) { t.hint = h }
+// tray is available; closing the window then quits. UI goroutine only.
+func (t *Tray) SetHint(h string) {
+	t.hint = h
+	if t.settings != nil {
+		t.settings.setHint(h)
+	}
+}
 
 // ShowSettings opens (or raises) the settings window. UI goroutine only.
 func (t *Tray) ShowSettings() {

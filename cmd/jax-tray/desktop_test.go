@@ -288,6 +288,18 @@ func ownDesktop(t testing.TB, addr string, trayHost bool) *desktopServices {
 	return d
 }
 
+// ownWatcher makes the test the tray host now (a panel starting late).
+func (d *desktopServices) ownWatcher(t testing.TB) {
+	t.Helper()
+	const name = "org.kde.StatusNotifierWatcher"
+	if err := d.conn.Export(d, "/StatusNotifierWatcher", name); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := d.conn.RequestName(name, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own %s: %v %v", name, r, err)
+	}
+}
+
 // ---- the tray's menu over com.canonical.dbusmenu ----
 
 type menuItem struct {

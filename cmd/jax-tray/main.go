@@ -129,21 +129,29 @@ func run(args []string) error {
 		}
 	}()
 
-	bus, host := tray.Host()
-	if bus {
+	if tray.SessionBus() {
 		// Without a session bus Fyne's tray cannot start (and fails at
 		// quit), so it is only set up with one.
 		t.Install()
 	}
 	fa.Lifecycle().SetOnStarted(func() {
 		go t.Run(serveCtx)
-		if !host {
-			log.Warn("no system tray (no StatusNotifierWatcher on the session bus); showing the window")
-			t.SetHint(tray.NoTrayHint)
-			t.ShowSettings()
-		} else if !*login {
+		if !*login {
 			t.ShowSettings()
 		}
+		go func() {
+			wait := time.Duration(0)
+			if *login {
+				wait = 10 * time.Second // the panel may not be up yet
+			}
+			if !tray.WaitHost(wait) {
+				log.Warn("no system tray (no StatusNotifierWatcher on the session bus); showing the window")
+				fyne.Do(func() {
+					t.SetHint(tray.NoTrayHint)
+					t.ShowSettings()
+				})
+			}
+		}()
 		go func() {
 			m, err := a.FinishFirstRun(serveCtx)
 			switch {

@@ -459,3 +459,22 @@ func TestLoginWithABrokenMount(t *testing.T) {
 		t.Fatal("the good mount should be up and the bad one not")
 	}
 }
+
+// At login the panel may come up after the app: a tray host appearing within
+// a few seconds gets the icon, and no window opens.
+func TestTrayHostLateAtLogin(t *testing.T) {
+	needDesktop(t)
+	s := newSession(t)
+	d := ownDesktop(t, s.bus, false)
+	s.start()
+	mp := filepath.Join(s.home, "Jax", "Personal")
+	eventually(t, "first folder mounted", 60*time.Second, func() bool { return mounted(t, mp) })
+	time.Sleep(time.Second)
+	d.ownWatcher(t)
+	d.wait(t, "RegisterStatusNotifierItem", 30*time.Second, func() bool { return len(d.items) > 0 })
+	d.menu(t, d.items[0]).waitItem(t, "Personal — mounted")
+	time.Sleep(11 * time.Second) // past the wait for a tray host
+	if n := colours(s.x.screenshot(t), 16); n > 2 || strings.Contains(s.logs.String(), "no system tray") {
+		t.Fatalf("a window opened though a tray host came (%d colours):\n%s", n, s.logs.String())
+	}
+}
