@@ -54,7 +54,6 @@ type mountForm struct {
 	add, save, del  *widget.Button
 	mount, unmount  *widget.Button
 	loading         bool // filling the form: no validation until done
-	lastSaveErr     error
 	bucketIDForName map[string]string
 }
 
@@ -401,7 +400,6 @@ func (s *Settings) saveMount() {
 			_, err = s.t.a.Mounts.Update(f.editing, set)
 		}
 	}
-	f.lastSaveErr = err
 	if err != nil {
 		f.reason.SetText("Not saved: " + err.Error())
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -32,9 +33,8 @@ type Tray struct {
 
 	kick chan struct{} // asks the refresh loop for a new menu
 
-	mu      sync.Mutex // guards syncing and last
+	mu      sync.Mutex // guards syncing
 	syncing int
-	last    *State
 
 	// Touched on the UI goroutine only.
 	settings  *Settings
@@ -42,6 +42,7 @@ type Tray struct {
 	hint      string
 	installed bool      // the tray shows our menu
 	icon      IconState // the icon it shows
+	shown     State     // the state the menu shows
 }
 
 // New returns the tray of a running app. Call Run to show and update it.
@@ -155,6 +156,7 @@ func (t *Tray) Install() {
 		t.icon = s.Icon()
 		d.SetSystemTrayIcon(Icon(t.icon))
 		t.installed = true
+		t.shown = s
 	}
 }
 
@@ -162,7 +164,10 @@ func (t *Tray) apply() {
 	s := t.State()
 	menu := Menu(s, t.actions())
 	fyne.Do(func() {
-		if d, ok := t.fa.(desktop.App); ok && t.installed {
+		// The menu is rebuilt only when what it shows changed: a reset makes
+		// tray hosts reload it.
+		if d, ok := t.fa.(desktop.App); ok && t.installed && !reflect.DeepEqual(s, t.shown) {
+			t.shown = s
 			d.SetSystemTrayMenu(menu)
 			if s.Icon() != t.icon {
 				t.icon = s.Icon()
@@ -177,16 +182,6 @@ func (t *Tray) apply() {
 			t.settings.autostartChanged(s.Autostart)
 		}
 	})
-	t.mu.Lock()
-	t.last = &s
-	t.mu.Unlock()
-}
-
-// LastState is the state the menu last showed; nil before the first.
-func (t *Tray) LastState() *State {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.last
 }
 
 func (t *Tray) actions() Actions {
