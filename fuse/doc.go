@@ -8,8 +8,10 @@
 // lost.
 //
 // Invariants:
-//   - FS.mu guards the working tree and the base; a save holds it (saves are
-//     fast: file data is stored before, only the tree is written).
+//   - FS.mu guards the working tree and the base. A save holds it only to
+//     take a snapshot of the working tree and to put the changes made
+//     meanwhile back on top of the saved version (FS.saveMu keeps saves in
+//     order); writing the version and the fsyncs run without it.
 //   - File contents written through the mount are staged per open file until
 //     flush, fsync or close commits them as chunks: small files in memory,
 //     sequential writes streamed into sealed chunks as they arrive, anything
@@ -20,9 +22,10 @@
 //   - Whenever the tree changes under the kernel (a merge on save, or Update
 //     after sync), the kernel's entry, attribute and page caches are
 //     invalidated for exactly the entries that changed.
-//   - Locks: FS.mu (tree, base, open files) and openFile.mu (one file's
-//     staging and reader) are never held together, so a large commit does
-//     not stall the filesystem. FS.nodesMu and chunkCache.mu are leaves.
+//   - Locks: FS.saveMu is taken before FS.mu. FS.mu (tree, base, open
+//     files) and openFile.mu (one file's staging and reader) are never held
+//     together, so a large commit does not stall the filesystem. FS.nodesMu
+//     and chunkCache.mu are leaves.
 //   - Kernel notifications are sent holding no lock and never from inside
 //     a request handler, since the kernel may wait on that request.
 package fuse

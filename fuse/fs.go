@@ -43,17 +43,19 @@ type Options struct {
 
 // FS is one bucket served as a filesystem.
 type FS struct {
-	b        *bucket.Bucket
-	opt      Options
-	log      *slog.Logger
-	uid, gid uint32
-	root     *node
-	cache    *chunkCache   // decrypted chunks, shared by all open files
-	journal  *os.File      // see journal.go; written under mu
-	memUsed  atomic.Int64  // bytes reserved for contents staged in memory (stage.go)
-	streams  chan struct{} // one token per stream running
+	b          *bucket.Bucket
+	opt        Options
+	log        *slog.Logger
+	uid, gid   uint32
+	root       *node
+	cache      *chunkCache   // decrypted chunks, shared by all open files
+	journal    *os.File      // see journal.go; written under mu
+	journalLen int64         // bytes in journal; guarded by mu
+	memUsed    atomic.Int64  // bytes reserved for contents staged in memory (stage.go)
+	streams    chan struct{} // one token per stream running
 
 	inflightMu sync.Mutex                 // guards inflight; taken alone
+	saveMu     sync.Mutex                 // one save at a time; taken before mu
 	inflight   map[[32]byte]chan struct{} // chunk fetches under way, closed when done
 
 	mu    sync.Mutex             // guards the fields below
@@ -108,6 +110,9 @@ func New(b *bucket.Bucket, opt Options) (*FS, error) {
 			return nil, err
 		}
 		f.journal = j
+		if st, err := j.Stat(); err == nil {
+			f.journalLen = st.Size()
+		}
 		if len(recs) > 0 {
 			f.mu.Lock()
 			f.replayLocked(recs)
@@ -282,6 +287,8 @@ func (f *FS) Flush(ctx context.Context) error {
 // runs, a save from this mount may already have merged v into a newer head,
 // and switching back to v would drop that save.
 func (f *FS) Update(ctx context.Context, v *bucket.Version) error {
+	f.saveMu.Lock()
+	defer f.saveMu.Unlock()
 	f.mu.Lock()
 	before := f.work
 	var saved *bucket.Version
@@ -331,14 +338,104 @@ func (f *FS) stopTimerLocked() {
 
 // save saves the working tree if it changed and returns what the kernel must
 // forget because the save merged in changes from elsewhere.
+//
+// The filesystem keeps serving while the version is written and made
+// durable (fsyncs take milliseconds each): the save works on a snapshot of
+// the working tree, and what changed meanwhile is put back on top of the
+// saved version.
 func (f *FS) save(ctx context.Context) (invalidation, error) {
+	f.saveMu.Lock()
+	defer f.saveMu.Unlock()
 	f.mu.Lock()
+	f.stopTimerLocked()
+	if !f.dirty || f.opt.ReadOnly {
+		f.mu.Unlock()
+		return invalidation{}, nil
+	}
+	base, snap := f.base, f.work
+	f.work, f.dirty = snap.Clone(), false
+	mark := f.journalLen
+	f.mu.Unlock()
+
+	res, err := f.b.Save(ctx, base, snap, merge.Options{})
+
+	f.mu.Lock()
+	if err != nil {
+		f.dirty = true // f.work still holds everything, on the same base
+		f.mu.Unlock()
+		return invalidation{}, fmt.Errorf("save bucket %s: %w", f.b.Name, err)
+	}
 	before := f.work
-	saved, err := f.saveLocked(ctx, false)
+	f.work, f.base = f.rebaseLocked(base, snap, before, res)
+	f.trimJournalLocked(mark)
 	inv := diffTrees(before, f.work)
 	f.mu.Unlock()
-	f.announce(saved)
-	return inv, err
+	for _, c := range res.Conflicts {
+		f.log.Warn("merge conflict", "conflict", c.String(), "version", res.Version.Link.Short())
+	}
+	if res.Version.Link != base.Link {
+		f.announce(res.Version)
+	}
+	return inv, nil
+}
+
+// rebaseLocked returns the working tree and its base after a save of snap
+// (taken from cur, which went on changing) from base: the saved version,
+// and its tree plus what cur changed since snap. Callers hold f.mu.
+func (f *FS) rebaseLocked(base *bucket.Version, snap, cur *tree.Snapshot, res *bucket.MergeResult) (*tree.Snapshot, *bucket.Version) {
+	saved := res.Version.Tree
+	var changed []*tree.Entry
+	var gone []tree.ID
+	cur.Each(func(e *tree.Entry) {
+		if snap.Get(e.ID) != e { // entries are replaced, never edited
+			changed = append(changed, e)
+		}
+	})
+	snap.Each(func(e *tree.Entry) {
+		if cur.Get(e.ID) == nil {
+			gone = append(gone, e.ID)
+		}
+	})
+	if len(changed) == 0 && len(gone) == 0 {
+		return saved.Clone(), res.Version
+	}
+	ps := res.Version.Manifest.Parents
+	if res.Version.Link == base.Link || len(ps) == 1 && ps[0] == base.Link {
+		// Saved as is (entries only stamped): cur's changes apply as they are.
+		out := saved.Clone()
+		for _, e := range changed {
+			out.Put(e)
+		}
+		for _, id := range gone {
+			out.Delete(id)
+		}
+		return out, res.Version
+	}
+	// The save merged in another head: merge what changed here meanwhile
+	// with it the same way. Entries the save only stamped with its Rev
+	// take that stamp on the base and our side, or the merge would take
+	// the stamp for a change (and, say, keep a file removed here).
+	mbase, ours := snap.Clone(), cur.Clone()
+	snap.Each(func(e *tree.Entry) {
+		if s := saved.Get(e.ID); s != nil && s != e && s.Kind == e.Kind && s.SamePlace(e) && s.SameContent(e) {
+			mbase.Put(s)
+			if cur.Get(e.ID) == e {
+				ours.Put(s)
+			}
+		}
+	})
+	m, err := merge.Merge(mbase, ours, saved, merge.Options{DeviceName: res.Version.Manifest.DeviceName})
+	if err != nil {
+		// Keep the local view; the next save merges it with the head.
+		f.log.Error("merge changes made during a save", "err", err)
+		f.dirty = true
+		return cur, base
+	}
+	for _, c := range m.Conflicts {
+		f.log.Warn("merge conflict", "conflict", c.String())
+	}
+	f.dirty = true
+	return m.Tree, res.Version
 }
 
 // saveLocked saves the working tree if it has changes, or with force also

@@ -52,17 +52,43 @@ func (f *FS) journalLocked(e *tree.Entry) {
 		return
 	}
 	b, _ := json.Marshal(journalRecord{ID: e.ID, Path: f.work.Path(e.ID), Chunks: e.Chunks, Size: e.Size, Mode: e.Mode, MTime: e.MTime})
-	if _, err := f.journal.Write(append(b, '\n')); err != nil {
+	k, err := f.journal.Write(append(b, '\n'))
+	f.journalLen += int64(k)
+	if err != nil {
 		f.log.Error("write journal", "err", err)
 	}
 }
 
 // clearJournalLocked empties the journal after a save. Callers hold f.mu.
 func (f *FS) clearJournalLocked() {
-	if f.journal != nil && !f.dirty {
-		if err := f.journal.Truncate(0); err != nil {
-			f.log.Error("clear journal", "err", err)
+	if !f.dirty {
+		f.trimJournalLocked(f.journalLen)
+	}
+}
+
+// trimJournalLocked drops the first n bytes of the journal, the records a
+// save just made durable; later ones stay for the next save. Callers hold
+// f.mu.
+func (f *FS) trimJournalLocked(n int64) {
+	if f.journal == nil || n == 0 {
+		return
+	}
+	var rest []byte
+	if n < f.journalLen {
+		rest = make([]byte, f.journalLen-n)
+		if _, err := f.journal.ReadAt(rest, n); err != nil {
+			f.log.Error("trim journal", "err", err)
+			return
 		}
+	}
+	if err := f.journal.Truncate(0); err != nil {
+		f.log.Error("clear journal", "err", err)
+		return
+	}
+	k, err := f.journal.Write(rest)
+	f.journalLen = int64(k)
+	if err != nil {
+		f.log.Error("trim journal", "err", err)
 	}
 }
 
