@@ -61,15 +61,27 @@ func (a *App) FinishFirstRun(ctx context.Context) (*db.Mount, error) {
 	if err != nil || id == "" {
 		return nil, err
 	}
-	mp, err := FirstMountPoint()
+	base, err := FirstMountPoint()
 	if err != nil {
 		return nil, err
 	}
-	s := manager.DefaultSettings(mp)
-	s.AutoMount = true
-	m, err := a.Mounts.Create(ctx, id, s)
-	if err != nil {
-		return nil, fmt.Errorf("mount your first bucket at %s: %w", mp, err)
+	// A folder left from an earlier install is not ours to mount over:
+	// the next free name is.
+	var m db.Mount
+	for i := 1; ; i++ {
+		mp := base
+		if i > 1 {
+			mp = fmt.Sprintf("%s-%d", base, i)
+		}
+		s := manager.DefaultSettings(mp)
+		s.AutoMount = true
+		m, err = a.Mounts.Create(ctx, id, s)
+		if err == nil {
+			break
+		}
+		if i == 20 || !errors.Is(err, manager.ErrNotEmpty) && !errors.Is(err, db.ErrMountPointTaken) && !errors.Is(err, manager.ErrInUse) {
+			return nil, fmt.Errorf("mount your first bucket at %s: %w", mp, err)
+		}
 	}
 	// Recorded before starting: a mount that fails to start stays in the
 	// list with its error, and is not made a second time.

@@ -50,3 +50,33 @@ func TestFirstRun(t *testing.T) {
 		t.Fatalf("mounts: %+v", ms)
 	}
 }
+
+// A ~/Jax/Personal left with files in it from an earlier install is kept;
+// the first bucket goes next to it.
+func TestFirstRunBesideAnOldFolder(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Getuid() != 0 {
+		t.Skip("needs /dev/fuse and root")
+	}
+	ctx := context.Background()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	old := filepath.Join(home, "Jax", FirstBucketName)
+	os.MkdirAll(old, 0o700)
+	os.WriteFile(filepath.Join(old, "keep.txt"), []byte("mine"), 0o600)
+	dirs, _ := ResolveDirs(filepath.Join(home, "jax"))
+	if _, err := FirstRun(ctx, dirs, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Start(ctx, dirs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	m, err := a.FinishFirstRun(ctx)
+	if err != nil || m == nil || m.MountPoint != old+"-2" || m.Status != db.StatusRunning {
+		t.Fatalf("first mount: %+v %v", m, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(old, "keep.txt")); err != nil || string(b) != "mine" {
+		t.Fatalf("the old folder was touched: %q %v", b, err)
+	}
+}
