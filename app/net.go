@@ -118,17 +118,12 @@ func (a *App) netRoutes() {
 			badRequest(w, err)
 			return
 		}
-		n, err := a.network()
+		inv, _, err := a.Invite(time.Duration(req.TTLSecs)*time.Second, 0)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		inv, err := n.Invite(time.Duration(req.TTLSecs) * time.Second)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, InviteResponse{Code: inv.Code(), Expires: inv.Expires})
+		writeJSON(w, http.StatusOK, inv)
 	})
 	a.HandleFunc("POST /v1/devices/pair", func(w http.ResponseWriter, r *http.Request) {
 		var req PairRequest
@@ -136,22 +131,11 @@ func (a *App) netRoutes() {
 			badRequest(w, err)
 			return
 		}
-		inv, err := p2p.ParseInvite(req.Code)
-		if err != nil {
-			badRequest(w, err)
-			return
-		}
-		n, err := a.network()
+		info, err := a.Pair(r.Context(), req.Code)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		d, err := n.Pair(r.Context(), inv)
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		info := deviceInfo(d, true)
 		writeJSON(w, http.StatusOK, info)
 	})
 	a.HandleFunc("POST /v1/devices/{ref}/rename", func(w http.ResponseWriter, r *http.Request) {
@@ -179,6 +163,44 @@ func (a *App) netRoutes() {
 		}
 		writeJSON(w, http.StatusOK, res)
 	})
+}
+
+// Invite makes a one-time invite code valid for ttl (0: an hour) and, with
+// pngSize > 0, its QR code as a PNG that wide, for the GUI.
+func (a *App) Invite(ttl time.Duration, pngSize int) (InviteResponse, []byte, error) {
+	n, err := a.network()
+	if err != nil {
+		return InviteResponse{}, nil, err
+	}
+	inv, err := n.Invite(ttl)
+	if err != nil {
+		return InviteResponse{}, nil, err
+	}
+	res := InviteResponse{Code: inv.Code(), Expires: inv.Expires}
+	var png []byte
+	if pngSize > 0 {
+		if png, err = p2p.InvitePNG(res.Code, pngSize); err != nil {
+			return InviteResponse{}, nil, err
+		}
+	}
+	return res, png, nil
+}
+
+// Pair pairs with the device that made an invite code.
+func (a *App) Pair(ctx context.Context, code string) (DeviceInfo, error) {
+	inv, err := p2p.ParseInvite(code)
+	if err != nil {
+		return DeviceInfo{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	n, err := a.network()
+	if err != nil {
+		return DeviceInfo{}, err
+	}
+	d, err := n.Pair(ctx, inv)
+	if err != nil {
+		return DeviceInfo{}, err
+	}
+	return deviceInfo(d, true), nil
 }
 
 func deviceInfo(d db.PeerDevice, online bool) DeviceInfo {

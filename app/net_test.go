@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -94,6 +95,10 @@ func TestDeviceRoutes(t *testing.T) {
 		}
 	}
 
+	// The GUI's way: the code and its QR code as a PNG.
+	if res, png, err := la.Invite(time.Minute, 256); err != nil || !strings.HasPrefix(res.Code, "jaxinvite1-") || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("invite for the GUI: %v", err)
+	}
 	var inv InviteResponse
 	if err := lc.Do(testCtx(t), "POST", "/v1/devices/invite", InviteRequest{TTLSecs: 600}, &inv); err != nil {
 		t.Fatal(err)
