@@ -146,10 +146,10 @@ func reasonLabel() *widget.Label {
 func (s *Settings) mountsTab() fyne.CanvasObject {
 	f := &s.mount
 	f.list = widget.NewList(func() int { return len(s.mounts) },
-		func() fyne.CanvasObject { return widget.NewLabel("bucket — /a/long/mount/point (running)") },
+		func() fyne.CanvasObject { return widget.NewLabel("bucket (running) — /a/long/mount/point") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			m := s.mounts[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%s — %s (%s)", s.bucketName(m.BucketID), m.MountPoint, m.Status))
+			o.(*widget.Label).SetText(fmt.Sprintf("%s (%s) — %s", s.bucketName(m.BucketID), m.Status, m.MountPoint))
 		})
 	f.list.OnSelected = func(i widget.ListItemID) { s.editMount(s.mounts[i].ID) }
 	f.bucket = widget.NewSelect(nil, func(string) { s.validateMount() })
