@@ -95,6 +95,8 @@ type Bucket struct {
 
 	mu   sync.Mutex // guards keys
 	keys *seal.Keyring
+
+	written writtenCache // directories as last written, see writeTree
 }
 
 // Version is one loaded version of a bucket.

@@ -3,7 +3,8 @@ package bucket
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"sync"
 
 	"github.com/jax-desktop/jax/store/blob"
 	"github.com/jax-desktop/jax/store/tree"
@@ -192,36 +193,117 @@ func (b *Bucket) readChunkList(r ref) ([]tree.ChunkRef, error) {
 }
 
 // writeTree stores every directory of s and returns the root's ref.
+//
+// A directory whose entry and children are the same entries as when this
+// bucket last wrote it (entries are replaced, never edited), and whose
+// sub-directories wrote the same blobs, has the same blob: it is not encoded
+// and sealed again. A save then costs a walk of the tree plus the
+// directories that changed, instead of re-sealing the whole tree.
 func (b *Bucket) writeTree(s *tree.Snapshot) (ref, error) {
-	return b.writeDir(s, tree.Root)
+	k, err := b.currentKey()
+	if err != nil {
+		return ref{}, err
+	}
+	b.written.mu.Lock()
+	defer b.written.mu.Unlock()
+	next := make(map[tree.ID]*writtenDir, len(b.written.m))
+	r, err := b.writeDir(s, tree.Root, k.Epoch, next)
+	if err == nil {
+		b.written.m = next // directories no longer in the tree drop out
+	}
+	return r, err
 }
 
-func (b *Bucket) writeDir(s *tree.Snapshot, dir tree.ID) (ref, error) {
+// writtenDir is a directory as last written by this bucket.
+type writtenDir struct {
+	self  *tree.Entry
+	kids  []*tree.Entry
+	subs  []ref // blobs of the kids that are directories, in order
+	lists map[tree.ID]listRef
+	ref   ref
+}
+
+// listRef is the chunk list blob written for a file entry.
+type listRef struct {
+	e *tree.Entry
+	r ref
+}
+
+type writtenCache struct {
+	mu sync.Mutex
+	m  map[tree.ID]*writtenDir
+}
+
+func (b *Bucket) writeDir(s *tree.Snapshot, dir tree.ID, epoch uint32, next map[tree.ID]*writtenDir) (ref, error) {
 	self := s.Get(dir)
-	d := dirBlob{Mode: self.Mode, MTime: self.MTime, Rev: encRev(self.Rev)}
-	for _, e := range s.Children(dir) {
-		de := dirEntry{ID: e.ID, Name: e.Name, Kind: e.Kind, Mode: e.Mode, MTime: e.MTime, Size: e.Size,
-			Target: e.Target, Rev: encRev(e.Rev)}
-		if len(e.Chunks) > inlineChunks {
-			r, err := b.seal(mustMarshal(encChunks(e.Chunks)))
+	kids := s.Children(dir)
+	var subs []ref
+	for _, e := range kids {
+		if e.Kind == tree.Dir {
+			r, err := b.writeDir(s, e.ID, epoch, next)
 			if err != nil {
 				return ref{}, err
 			}
+			subs = append(subs, r)
+		}
+	}
+	prev := b.written.m[dir]
+	if prev != nil && prev.self == self && prev.ref.Epoch == epoch && slices.Equal(prev.kids, kids) &&
+		slices.Equal(prev.subs, subs) && b.store.Blobs.Has(prev.ref.Blob) {
+		next[dir] = prev
+		return prev.ref, nil
+	}
+	w := &writtenDir{self: self, kids: kids, subs: subs}
+	d := dirBlob{Mode: self.Mode, MTime: self.MTime, Rev: encRev(self.Rev)}
+	sub := 0
+	for _, e := range kids {
+		de := dirEntry{ID: e.ID, Name: e.Name, Kind: e.Kind, Mode: e.Mode, MTime: e.MTime, Size: e.Size,
+			Target: e.Target, Rev: encRev(e.Rev)}
+		if len(e.Chunks) > inlineChunks {
+			// A long chunk list is sealed again only if the file changed.
+			r, ok := b.list(prev, e, epoch)
+			if !ok {
+				var err error
+				if r, err = b.seal(mustMarshal(encChunks(e.Chunks))); err != nil {
+					return ref{}, err
+				}
+			}
+			if w.lists == nil {
+				w.lists = map[tree.ID]listRef{}
+			}
+			w.lists[e.ID] = listRef{e, r}
 			de.List = &r
 		} else if len(e.Chunks) > 0 {
 			de.Chunks = encChunks(e.Chunks)
 		}
 		if e.Kind == tree.Dir {
-			r, err := b.writeDir(s, e.ID)
-			if err != nil {
-				return ref{}, err
-			}
+			r := subs[sub]
+			sub++
 			de.Sub = &r
 		}
 		d.Entries = append(d.Entries, de)
 	}
-	sort.Slice(d.Entries, func(i, j int) bool { return d.Entries[i].Name < d.Entries[j].Name })
-	return b.seal(mustMarshal(&d))
+	// Children come sorted by name already.
+	r, err := b.seal(mustMarshal(&d))
+	if err != nil {
+		return ref{}, err
+	}
+	w.ref = r
+	next[dir] = w
+	return r, nil
+}
+
+// list returns the chunk list blob last written for e, if e is the same
+// entry and the epoch has not changed.
+func (b *Bucket) list(w *writtenDir, e *tree.Entry, epoch uint32) (ref, bool) {
+	if w == nil {
+		return ref{}, false
+	}
+	l, ok := w.lists[e.ID]
+	if !ok || l.e != e || l.r.Epoch != epoch || !b.store.Blobs.Has(l.r.Blob) {
+		return ref{}, false
+	}
+	return l.r, true
 }
 
 func mustMarshal(v any) []byte {
