@@ -2,6 +2,7 @@ package tray
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/jax-desktop/jax/app"
 	"github.com/jax-desktop/jax/store/db"
 )
 
@@ -84,6 +86,9 @@ func (c *ConflictList) do(k db.Conflict, f func(db.Conflict) error) {
 	c.t.Refresh()
 }
 
+// errNotMounted: the bucket has no running mount to show its files in.
+var errNotMounted = errors.New("mount this bucket to see its files")
+
 // paths returns the file and its copy in a running mount of the bucket.
 func (c *ConflictList) paths(k db.Conflict) (string, string, error) {
 	ms, err := c.t.a.Mounts.List()
@@ -95,7 +100,16 @@ func (c *ConflictList) paths(k db.Conflict) (string, string, error) {
 			return filepath.Join(m.MountPoint, k.Path), filepath.Join(m.MountPoint, k.CopyPath), nil
 		}
 	}
-	return "", "", errors.New("mount this bucket to act on its files")
+	return "", "", errNotMounted
+}
+
+// change edits a bucket that is not mounted, as a new version.
+func (c *ConflictList) change(k db.Conflict, ch app.BucketChange) error {
+	ch.Bucket = k.BucketID
+	if _, err := c.t.a.Store.Change(context.Background(), ch); err != nil {
+		return fmt.Errorf("%s %s: %w", ch.Op, ch.Path, err)
+	}
+	return nil
 }
 
 // Show shows the copy in the file manager.
@@ -107,13 +121,19 @@ func (c *ConflictList) Show(k db.Conflict) error {
 	return c.t.opt.Notifier.ShowFile(cp)
 }
 
-// KeepThis keeps the file that has the name and deletes the copy.
+// KeepThis keeps the file that has the name and deletes the copy: through
+// the mount if the bucket is mounted, else as a new version of the bucket.
 func (c *ConflictList) KeepThis(k db.Conflict) error {
 	_, cp, err := c.paths(k)
-	if err != nil {
-		return err
+	switch {
+	case errors.Is(err, errNotMounted):
+		err = c.change(k, app.BucketChange{Op: "rm", Path: k.CopyPath})
+	case err == nil:
+		if err = os.Remove(cp); errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
 	}
-	if err := os.Remove(cp); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		return fmt.Errorf("delete the copy: %w", err)
 	}
 	return c.t.a.DB.ResolveConflict(k.ID)
@@ -122,10 +142,16 @@ func (c *ConflictList) KeepThis(k db.Conflict) error {
 // KeepOther puts the copy in the file's place.
 func (c *ConflictList) KeepOther(k db.Conflict) error {
 	p, cp, err := c.paths(k)
-	if err != nil {
-		return err
+	switch {
+	case errors.Is(err, errNotMounted):
+		err = c.change(k, app.BucketChange{Op: "rm", Path: k.Path})
+		if err == nil {
+			err = c.change(k, app.BucketChange{Op: "mv", Path: k.CopyPath, To: k.Path})
+		}
+	case err == nil:
+		err = os.Rename(cp, p)
 	}
-	if err := os.Rename(cp, p); err != nil {
+	if err != nil {
 		return fmt.Errorf("keep the other version: %w", err)
 	}
 	return c.t.a.DB.ResolveConflict(k.ID)

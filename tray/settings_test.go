@@ -274,10 +274,15 @@ func TestConflictList(t *testing.T) {
 	if len(c.items) != 1 || c.empty.Visible() {
 		t.Fatalf("conflict list shows %d", len(c.items))
 	}
-	// With the bucket not mounted, acting on the files says why.
-	c.do(c.items[0], c.KeepThis)
+	// With the bucket not mounted, showing the files says why; the files
+	// named here do not exist, and keeping says so.
+	c.do(c.items[0], c.Show)
 	if !strings.Contains(c.reason.Text, "mount this bucket") {
-		t.Fatalf("keep without a mount: %q", c.reason.Text)
+		t.Fatalf("show without a mount: %q", c.reason.Text)
+	}
+	c.do(c.items[0], c.KeepThis)
+	if !strings.Contains(c.reason.Text, "delete the copy: rm /report (conflict from desktop).txt") {
+		t.Fatalf("keep a missing copy: %q", c.reason.Text)
 	}
 	c.do(c.items[0], c.Dismiss)
 	if len(c.items) != 0 || !c.empty.Visible() || tr.State().Conflicts != 0 {
@@ -387,5 +392,48 @@ func TestSettingsPairWithInviteCode(t *testing.T) {
 	devs, _ := a.Devices(nil, false)
 	if len(devs) != 2 || !devs[1].Paired {
 		t.Fatalf("the inviting side: %+v", devs)
+	}
+}
+
+// Without a mount, keeping one version edits the bucket itself.
+func TestConflictListKeepsInTheBucket(t *testing.T) {
+	tr, a := newTestTray(t)
+	ctx := context.Background()
+	b, _ := a.Buckets.Open("docs")
+	for p, body := range map[string]string{"/a.txt": "mine", "/a (conflict).txt": "theirs", "/b.txt": "mine", "/b (conflict).txt": "theirs"} {
+		if _, err := b.Add(ctx, strings.NewReader(body), p, 0o644, time.Now().UnixNano(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.DB.AddConflicts([]db.Conflict{
+		{BucketID: b.ID.String(), Version: []byte{1}, Kind: "edit/edit", Path: "/a.txt", CopyPath: "/a (conflict).txt", FileID: []byte{1}, CopyID: []byte{2}},
+		{BucketID: b.ID.String(), Version: []byte{1}, Kind: "edit/edit", Path: "/b.txt", CopyPath: "/b (conflict).txt", FileID: []byte{3}, CopyID: []byte{4}},
+	})
+	tr.ShowConflicts()
+	c := tr.conflicts
+	byPath := map[string]db.Conflict{}
+	for _, k := range c.items {
+		byPath[k.Path] = k
+	}
+	c.do(byPath["/a.txt"], c.KeepOther)
+	c.do(byPath["/b.txt"], c.KeepThis)
+	if c.reason.Text != "" || len(c.items) != 0 {
+		t.Fatalf("%q, %d left", c.reason.Text, len(c.items))
+	}
+	cur, _ := b.Current()
+	cat := func(p string) string {
+		var w strings.Builder
+		if _, err := b.Cat(cur, p, &w); err != nil {
+			return err.Error()
+		}
+		return w.String()
+	}
+	if cat("/a.txt") != "theirs" || cat("/b.txt") != "mine" {
+		t.Fatalf("a.txt %q, b.txt %q", cat("/a.txt"), cat("/b.txt"))
+	}
+	for _, p := range []string{"/a (conflict).txt", "/b (conflict).txt"} {
+		if _, err := cur.Tree.Lookup(p); err == nil {
+			t.Errorf("%s still in the bucket", p)
+		}
 	}
 }
