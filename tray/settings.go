@@ -554,13 +554,18 @@ func (s *Settings) shareBucket() {
 		dev, err = s.t.a.FindDevice(deviceRef(s.device.devices, b.device.Selected))
 	}
 	if err == nil {
-		_, err = bk.Share(context.Background(), dev, bucket.Owner)
+		// Through the mount manager: the mounts save first and take the
+		// new version after.
+		ctx := context.Background()
+		err = s.t.a.Mounts.Change(ctx, bk.ID.String(), func() error {
+			_, err := bk.Share(ctx, dev, bucket.Owner)
+			return err
+		})
 	}
 	if err != nil {
 		b.reason.SetText(err.Error())
 		return
 	}
-	s.t.a.Mounts.OnBucketSynced(context.Background(), bk.ID.String())
 	b.reason.SetText("")
 	dialog.ShowInformation("Shared", fmt.Sprintf("%s is now shared with %s.", bk.Name, dev.Name), s.w)
 }
@@ -583,13 +588,16 @@ func (s *Settings) pathHistory() {
 func (s *Settings) restore(c bucket.PathChange) {
 	bk, err := s.selectedBucket()
 	if err == nil {
-		_, err = bk.Restore(context.Background(), c.Path, strconv.FormatUint(c.Version.Height, 10))
+		ctx := context.Background()
+		err = s.t.a.Mounts.Change(ctx, bk.ID.String(), func() error {
+			_, err := bk.Restore(ctx, c.Path, strconv.FormatUint(c.Version.Height, 10))
+			return err
+		})
 	}
 	if err != nil {
 		s.bucket.reason.SetText("Not restored: " + err.Error())
 		return
 	}
-	s.t.a.Mounts.OnBucketSynced(context.Background(), bk.ID.String())
 	s.pathHistory()
 }
 
