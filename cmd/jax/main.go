@@ -86,7 +86,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", "", "keep all data under this directory (default: $JAX_HOME, else XDG dirs)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(initCmd(g), bucketCmd(g), daemonCmd(g), statusCmd(g), mountCmd(g), deviceCmd(g), syncCmd(g))
+	root.AddCommand(initCmd(g), bucketCmd(g), daemonCmd(g), statusCmd(g), mountCmd(g), deviceCmd(g), syncCmd(g), doctorCmd(g), docsCmd())
 	return root
 }
 
