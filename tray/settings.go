@@ -700,22 +700,19 @@ func (s *Settings) loadDevices() {
 // invite makes an invite code for another device to pair with this one.
 func (s *Settings) invite() {
 	d := &s.device
-	if s.t.a.Net == nil {
-		d.reason.SetText(app.ErrNetworkOff.Error() + "; pair with a device card instead: " + s.t.a.Card())
+	d.reason.Importance = widget.DangerImportance
+	inv, png, err := s.t.a.Invite(time.Hour, 256)
+	if errors.Is(err, app.ErrNetworkOff) {
+		d.reason.SetText(err.Error() + "; pair with this device card instead: " + s.t.a.Card())
 		return
 	}
-	inv, err := s.t.a.Net.Invite(time.Hour)
 	if err != nil {
 		d.reason.SetText(err.Error())
 		return
 	}
-	code := inv.Code()
-	d.code.SetText(code)
-	if png, err := p2p.InvitePNG(code, 256); err == nil {
-		d.qr.Resource = fyne.NewStaticResource("invite.png", png)
-		d.qr.Refresh()
-	}
-	d.reason.SetText("")
+	d.code.SetText(inv.Code)
+	d.qr.Resource = fyne.NewStaticResource("invite.png", png)
+	d.qr.Refresh()
 	d.reason.Importance = widget.MediumImportance
 	d.reason.SetText("Enter this code on the other device (or scan it) before " + inv.Expires.Format("15:04") + ".")
 }
@@ -737,6 +734,7 @@ func (s *Settings) pairDevice() {
 		dialog.ShowInformation("Device added", dev.Name+" can now be given buckets in the Buckets tab.", s.w)
 		return
 	}
+	// Checked here so a mistyped code is refused at once.
 	inv, err := p2p.ParseInvite(text)
 	if err == nil && s.t.a.Net == nil {
 		err = app.ErrNetworkOff
@@ -750,7 +748,7 @@ func (s *Settings) pairDevice() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		dev, err := s.t.a.Net.Pair(ctx, inv)
+		dev, err := s.t.a.Pair(ctx, text)
 		fyne.Do(func() {
 			d.pair.Enable()
 			if err != nil {
