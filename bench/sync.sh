@@ -10,8 +10,9 @@
 #     IDLE_SECS (target < 1% of one core).
 # Needs root (FUSE mounts; installs the Debian package syncthing if missing).
 #   usage: bench/sync.sh [BIG_MIB=1024] [FILES=5000] [EDITS=20]
-#   env:   IDLE_SECS=60 (shorter for quick runs), KEEP=1 keeps the work dir
-#          (and its logs) under bench/out.* after the run
+#   env:   JAX_BIN=path runs that binary instead of building bin/jax;
+#          IDLE_SECS=60 (shorter for quick runs); KEEP=1 keeps the logs in
+#          bench/out.*/ (they are kept anyway when the run fails)
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -24,7 +25,9 @@ fi
 for c in curl ss python3 sha256sum fusermount3; do
   command -v $c >/dev/null || { echo "needs $c" >&2; exit 1; }
 done
-go build -o bin/jax ./cmd/jax
+jax=${JAX_BIN:-bin/jax}
+label=$jax
+[ -n "${JAX_BIN:-}" ] || { go build -o bin/jax ./cmd/jax; label="$(git describe --always --dirty 2>/dev/null)"; }
 work=$(mktemp -d "$PWD/bench/out.XXXXXX")
 export JAX_NETWORK=loopback STNOUPGRADE=1 STNORESTART=1 STNODEFAULTFOLDER=1
 pids=()
@@ -93,7 +96,8 @@ wait_until() {
 # all FILES files of 4 KiB under $1 (a cheap look at the last name first)
 all_small() {
   [ -e "$1/f$(printf %05d $((files - 1)))" ] && [ -e "$1/f00000" ] || return 1
-  [ "$(find "$1" -maxdepth 1 -type f -name 'f*' -size 4096c 2>/dev/null | wc -l)" -eq "$files" ]
+  # a full count is dearer: after a short one, wait longer so polling costs little
+  [ "$(find "$1" -maxdepth 1 -type f -name 'f*' -size 4096c 2>/dev/null | wc -l)" -eq "$files" ] || { nap 0.05; return 1; }
 }
 size_is() { [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]; }
 
@@ -108,10 +112,10 @@ small_sum=$(cat "$work/small"/f* | sha256sum)
 settle() { sync; echo 3 > /proc/sys/vm/drop_caches; cat "$work/big.bin" "$work/small"/f* >/dev/null; }
 
 # --- jax ---------------------------------------------------------------------
-jx() { local h=$1; shift; JAX_HOME="$work/$h" bin/jax "$@"; }
+jx() { local h=$1; shift; JAX_HOME="$work/$h" "$jax" "$@"; }
 declare -A dpid
 start_daemon() {
-  JAX_HOME="$work/$1" bin/jax daemon 2>>"$work/jax-$1.log" & dpid[$1]=$!; pids+=($!)
+  JAX_HOME="$work/$1" "$jax" daemon 2>>"$work/jax-$1.log" & dpid[$1]=$!; pids+=($!)
   wait_until 20 "jax daemon $1 answers" eval "jx $1 status >/dev/null 2>&1"
 }
 online() { # $1 lists device $2 online
@@ -156,17 +160,17 @@ echo "edits: ${edits} saves in A's mount, polling B's mount every 5 ms..."
 lat=()
 for i in $(seq "$edits"); do
   want="edit $i $RANDOM$RANDOM$RANDOM"
-  t0=$(now)
+  t0=${EPOCHREALTIME/./}   # no forks in this loop
   printf '%s' "$want" > "$work/ma1/edit.txt"
   limit=$((t0 + 30000000))
   while :; do
     got=
     { read -r -d '' got < "$work/mb1/edit.txt"; } 2>/dev/null || true
     [ "$got" = "$want" ] && break
-    [ "$(now)" -lt $limit ] || die "edit $i not visible in B's mount after 30 s (B shows '$got')"
+    [ "${EPOCHREALTIME/./}" -lt $limit ] || die "edit $i not visible in B's mount after 30 s (B shows '$got')"
     nap
   done
-  lat+=($(( $(now) - t0 )))
+  lat+=($(( ${EPOCHREALTIME/./} - t0 )))
   nap 0.3
 done
 lat_med=$(printf '%s\n' "${lat[@]}" | median); lat_p90=$(printf '%s\n' "${lat[@]}" | p90)
@@ -307,7 +311,7 @@ only_loopback syncthing "${spid[sa]}" "${spid[sb]}"
 
 # --- report --------------------------------------------------------------------
 echo
-echo "== sync on loopback: jax $(git describe --always --dirty 2>/dev/null) vs $(syncthing --version | awk '{print $1, $2}') =="
+echo "== sync on loopback: jax $label vs $(syncthing --version | awk '{print $1, $2}') =="
 printf "save in A's mount to visible in B's: median %s s, p90 %s s over %d edits (target median < 1 s)\n" \
   "$(secs "$lat_med")" "$(secs "$lat_p90")" "$edits"
 echo "  each (ms): $lat_all"
