@@ -59,6 +59,8 @@ type Notifier struct {
 	burstMax int
 
 	mu      sync.Mutex // guards the fields below
+	sent    *sync.Cond // on mu: a Notify call with actions returned
+	sending int        // Notify calls with actions in flight
 	conn    *dbus.Conn
 	enabled bool
 	warned  bool                    // the missing server was logged
@@ -74,8 +76,10 @@ func NewNotifier(log *slog.Logger, onList func()) *Notifier {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{log: log, onList: onList, window: 1500 * time.Millisecond, burstMax: 3,
+	n := &Notifier{log: log, onList: onList, window: 1500 * time.Millisecond, burstMax: 3,
 		enabled: true, clicks: map[uint32]ConflictNote{}}
+	n.sent = sync.NewCond(&n.mu)
+	return n
 }
 
 // SetEnabled turns notifications on or off.
@@ -176,14 +180,20 @@ func (n *Notifier) notifyConflict(summary, body string, c ConflictNote) {
 	if c.CopyPath == "" {
 		actions = []string{ActionShow, "Show conflicts", ActionList, "Show conflicts"}
 	}
+	n.mu.Lock()
+	n.sending++
+	n.mu.Unlock()
 	id, err := n.send(summary, body, actions)
+	n.mu.Lock()
+	if err == nil {
+		n.clicks[id] = c
+	}
+	n.sending--
+	n.sent.Broadcast()
+	n.mu.Unlock()
 	if err != nil {
 		n.warnOnce(err)
-		return
 	}
-	n.mu.Lock()
-	n.clicks[id] = c
-	n.mu.Unlock()
 }
 
 // bus returns the private session-bus connection, making it on first use.
@@ -223,6 +233,11 @@ func (n *Notifier) listen(sigs <-chan *dbus.Signal) {
 		id, _ := s.Body[0].(uint32)
 		n.mu.Lock()
 		c, ours := n.clicks[id]
+		// A click can overtake the reply that told us the id.
+		for !ours && n.sending > 0 {
+			n.sent.Wait()
+			c, ours = n.clicks[id]
+		}
 		if s.Name == notifyName+".NotificationClosed" {
 			delete(n.clicks, id)
 		}
