@@ -190,14 +190,11 @@ func (n *node) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int6
 			o += int64(c.Size)
 		}
 	}
-	parts, errno := n.fsys.readChunks(of, path, len(dest), off)
+	reply, errno := n.fsys.readChunks(of, path, len(dest), off)
 	if errno != 0 {
 		return nil, errno
 	}
-	if len(parts) == 1 {
-		return gofuse.ReadResultData(parts[0]), 0
-	}
-	return gofuse.ReadResultVector(parts), 0
+	return reply, 0
 }
 
 // readChunks fills dest from stored contents at off, one whole chunk at a
@@ -205,16 +202,18 @@ func (n *node) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int6
 //
 // The result points into the cached chunks (never modified), so the reply
 // goes to the kernel without another copy.
-func (f *FS) readChunks(of *openFile, path string, want int, off int64) ([][]byte, syscall.Errno) {
+func (f *FS) readChunks(of *openFile, path string, want int, off int64) (*chunkReply, syscall.Errno) {
 	e := of.readerOf
-	var out [][]byte
+	out := &chunkReply{}
 	for n := 0; n < want && off < e.Size; {
 		i := sort.Search(len(of.offs), func(i int) bool { return of.offs[i] > off }) - 1
 		c := e.Chunks[i]
-		data, err := f.fetch(of.reader, i, c.Blob)
+		ch, err := f.fetch(of.reader, i, c.Blob)
 		if err != nil {
+			out.Done()
 			return nil, f.readErrno(path, err)
 		}
+		out.chunks = append(out.chunks, ch)
 		// Sequential readers find the next chunks decrypted already:
 		// disk reads and decryption overlap with the reader's own work.
 		// Once per chunk, not per request: a chunk spans several.
@@ -224,9 +223,9 @@ func (f *FS) readChunks(of *openFile, path string, want int, off int64) ([][]byt
 				f.prefetch(of.reader, j, e.Chunks[j].Blob)
 			}
 		}
-		part := data[off-of.offs[i]:]
+		part := ch.data[off-of.offs[i]:]
 		part = part[:min(len(part), want-n)]
-		out = append(out, part)
+		out.parts = append(out.parts, part)
 		n += len(part)
 		off += int64(len(part))
 	}
@@ -493,12 +492,13 @@ func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size 
 // background (at 512 KiB average chunks, about 6 MiB).
 const readAhead = 12
 
-// fetch returns chunk i of r through the cache, waiting for a fetch of the
-// same chunk already in flight rather than doing it twice.
-func (f *FS) fetch(r *bucket.FileReader, i int, key [32]byte) ([]byte, error) {
+// fetch returns chunk i of r through the cache, with a reference the
+// caller releases, waiting for a fetch of the same chunk already in flight
+// rather than doing it twice.
+func (f *FS) fetch(r *bucket.FileReader, i int, key [32]byte) (*chunk, error) {
 	for {
-		if data, ok := f.cache.get(key); ok {
-			return data, nil
+		if ch, ok := f.cache.get(key); ok {
+			return ch, nil
 		}
 		f.inflightMu.Lock()
 		wait, busy := f.inflight[key]
@@ -511,27 +511,64 @@ func (f *FS) fetch(r *bucket.FileReader, i int, key [32]byte) ([]byte, error) {
 			<-wait
 			continue // cached now, or failed: then fetch it ourselves
 		}
-		data, _, err := r.Chunk(i)
+		ch, err := f.readChunk(r, i, key)
 		if err == nil {
-			f.cache.put(key, data)
+			f.cache.put(ch)
 		}
 		f.inflightMu.Lock()
 		delete(f.inflight, key)
 		f.inflightMu.Unlock()
 		close(wait)
-		return data, err
+		return ch, err
 	}
+}
+
+// readChunk reads and decrypts chunk i of r into a pooled buffer.
+func (f *FS) readChunk(r *bucket.FileReader, i int, key [32]byte) (*chunk, error) {
+	buf := getBuf(r.SealedSize(i))
+	var dst []byte
+	if buf != nil {
+		dst = *buf
+	}
+	data, err := r.ChunkInto(i, dst)
+	if err != nil {
+		if buf != nil {
+			putBuf(buf)
+		}
+		return nil, err
+	}
+	if buf != nil && !sameArray(data, *buf) {
+		putBuf(buf) // read into new memory after all (an oversized blob)
+		buf = nil
+	}
+	ch := &chunk{key: key, data: data, buf: buf}
+	ch.refs.Store(1)
+	return ch, nil
+}
+
+// sameArray reports whether a and b end in the same backing array (data
+// decrypted in place is a tail of the buffer it was read into).
+func sameArray(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	return &a[:cap(a)][cap(a)-1] == &b[:cap(b)][cap(b)-1]
 }
 
 // prefetch fetches chunk i in the background unless it is cached or coming.
 func (f *FS) prefetch(r *bucket.FileReader, i int, key [32]byte) {
-	if _, ok := f.cache.get(key); ok {
+	if f.cache.has(key) {
 		return
 	}
 	f.inflightMu.Lock()
 	_, busy := f.inflight[key]
 	f.inflightMu.Unlock()
 	if !busy {
-		go f.fetch(r, i, key) // errors surface when the reader gets there
+		go func() {
+			// Errors surface when the reader gets there.
+			if ch, err := f.fetch(r, i, key); err == nil {
+				ch.release()
+			}
+		}()
 	}
 }

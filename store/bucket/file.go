@@ -216,6 +216,15 @@ func (r *FileReader) chunk(i int, buf []byte) ([]byte, error) {
 	return raw, nil
 }
 
+// SealedSize is how many bytes chunk i takes in the blob store.
+func (r *FileReader) SealedSize(i int) int { return int(r.chunks[i].Size) + seal.Overhead }
+
+// ChunkInto reads, verifies and decrypts chunk i, reusing buf's memory if
+// it holds SealedSize(i) bytes; the plaintext is a tail of buf then.
+func (r *FileReader) ChunkInto(i int, buf []byte) ([]byte, error) {
+	return r.chunk(i, buf[:0])
+}
+
 // Chunks is how many chunks the file has.
 func (r *FileReader) Chunks() int { return len(r.chunks) }
 
