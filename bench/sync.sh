@@ -319,10 +319,10 @@ printf "%-30s %10s %10s %18s\n" "written on A to on B" jax syncthing "jax/syncth
 printf "%-30s %9ss %9ss %17s  (target <= 1)\n" "${big} MiB file, size right" "$(secs $jax_big)" "$(secs $st_big)" "$(ratio $jax_big $st_big)"
 printf "%-30s %9ss %9ss %17s\n" "  and read back on B (cmp)" "$(secs $jax_big_v)" "$(secs $st_big_v)" "$(ratio $jax_big_v $st_big_v)"
 printf "%-30s %9ss %9ss\n" "  of which writing on A" "$(secs $jax_big_w)" "$(secs $st_big_w)"
-printf "%-30s %10s %10s\n" "  CPU s, A + B (to size right)" "$jax_big_cpu" "$st_big_cpu"
+printf "%-30s %10s %12s\n" "  CPU s, A + B (to size right)" "$jax_big_cpu" "$st_big_cpu"
 printf "%-30s %9ss %9ss %17s  (target <= 1)\n" "${files} x 4 KiB files" "$(secs $jax_small)" "$(secs $st_small)" "$(ratio $jax_small $st_small)"
 printf "%-30s %9ss %9ss\n" "  of which writing on A" "$(secs $jax_small_w)" "$(secs $st_small_w)"
-printf "%-30s %10s %10s\n" "  CPU s, A + B" "$jax_small_cpu" "$st_small_cpu"
+printf "%-30s %10s %12s\n" "  CPU s, A + B" "$jax_small_cpu" "$st_small_cpu"
 echo "(syncthing: writing includes the POST /rest/db/scan, which returns when the scan is done;"
 echo " jax: written through A's FUSE mount, read on B through its mount)"
 printf "idle CPU over %s s, 3 shared buckets mounted: device A %s%%, device B %s%% of one core (target < 1%%)\n" \
