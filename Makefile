@@ -1,6 +1,7 @@
 # Two entry points: `make run` and `make test` (see README.md).
 GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# One version for both binaries and the packages: the v* git tag, else FyneApp.toml.
+VERSION ?= $(shell packaging/version.sh)
 LDFLAGS := -X main.version=$(VERSION)
 export GOFLAGS ?= -buildvcs=false
 
@@ -32,3 +33,25 @@ test: deps vet
 
 bench: build
 	bench/add_cat.sh
+
+.PHONY: package package-test package-fyne vet-darwin
+
+# dist/jax_VERSION_ARCH.deb (nfpm): both binaries, menu entry, icons, the
+# systemd user unit, man pages and completions.
+package: deps
+	GO=$(GO) VERSION=$(VERSION) packaging/mkdeb.sh
+
+# Installs the .deb, runs the installed commands and daemon, removes it (root).
+package-test: package
+	packaging/package-test.sh
+
+# dist/Jax.tar.xz, the archive 'fyne package -os linux' makes.
+package-fyne: deps
+	GO=$(GO) VERSION=$(VERSION) packaging/fyne-package.sh linux
+
+# The packages that build for macOS without cgo. The rest wait on a
+# darwin split of store/blob (Linux-only sync calls) and go-fuse's darwin
+# support; see README.md, "macOS".
+DARWIN_VET := ./assets ./packaging ./app/p2p ./store/chunker ./store/db ./store/identity ./store/merge ./store/seal ./store/tree
+vet-darwin:
+	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(DARWIN_VET)
