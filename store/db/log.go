@@ -283,19 +283,21 @@ type Conflict struct {
 }
 
 // AddConflicts records conflicts in one transaction; a copy already
-// recorded is not recorded again. It returns how many were new.
+// recorded is not recorded again, nor a conflict without a copy already
+// recorded for the same version. A non-zero ResolvedAt records it as
+// resolved. It returns how many were new.
 func (d *DB) AddConflicts(cs []Conflict) (int, error) {
 	n := 0
 	err := d.Tx(context.Background(), func(tx *sql.Tx) error {
-		st, err := tx.Prepare(`INSERT INTO conflicts(bucket_id, version, kind, path, copy_path, file_id, copy_id, other_device, created_at)
-			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		st, err := tx.Prepare(`INSERT INTO conflicts(bucket_id, version, kind, path, copy_path, file_id, copy_id, other_device, created_at, resolved_at)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0)) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		now := time.Now().UnixNano()
 		for _, c := range cs {
-			res, err := st.Exec(c.BucketID, c.Version, c.Kind, c.Path, c.CopyPath, c.FileID, c.CopyID, c.OtherDevice, now)
+			res, err := st.Exec(c.BucketID, c.Version, c.Kind, c.Path, c.CopyPath, c.FileID, c.CopyID, c.OtherDevice, now, c.ResolvedAt)
 			if err != nil {
 				return err
 			}
@@ -307,9 +309,11 @@ func (d *DB) AddConflicts(cs []Conflict) (int, error) {
 	return n, err
 }
 
+const conflictCols = `id, bucket_id, version, kind, path, copy_path, file_id, COALESCE(copy_id, x''), COALESCE(other_device, x''), created_at, COALESCE(resolved_at, 0)`
+
 // Conflicts lists a bucket's conflicts ("" for every bucket), newest first.
 func (d *DB) Conflicts(bucketID string, unresolvedOnly bool) ([]Conflict, error) {
-	q := `SELECT id, bucket_id, version, kind, path, copy_path, file_id, COALESCE(copy_id, x''), COALESCE(other_device, x''), created_at, COALESCE(resolved_at, 0) FROM conflicts WHERE (? = '' OR bucket_id = ?)`
+	q := `SELECT ` + conflictCols + ` FROM conflicts WHERE (? = '' OR bucket_id = ?)`
 	if unresolvedOnly {
 		q += " AND resolved_at IS NULL"
 	}
@@ -317,6 +321,34 @@ func (d *DB) Conflicts(bucketID string, unresolvedOnly bool) ([]Conflict, error)
 	if err != nil {
 		return nil, err
 	}
+	return scanConflicts(rows)
+}
+
+// ConflictsAfter lists a bucket's conflicts with an id above after, in the
+// order they were recorded.
+func (d *DB) ConflictsAfter(bucketID string, after int64) ([]Conflict, error) {
+	rows, err := d.Query(`SELECT `+conflictCols+` FROM conflicts WHERE bucket_id = ? AND id > ? ORDER BY id`, bucketID, after)
+	if err != nil {
+		return nil, err
+	}
+	return scanConflicts(rows)
+}
+
+// LastConflictID returns the highest conflict id recorded, 0 if none.
+func (d *DB) LastConflictID() (int64, error) {
+	var id int64
+	err := d.QueryRow(`SELECT COALESCE(MAX(id), 0) FROM conflicts`).Scan(&id)
+	return id, err
+}
+
+// HasConflicts tells whether conflicts are recorded for a version.
+func (d *DB) HasConflicts(bucketID string, version []byte) (bool, error) {
+	var n int
+	err := d.QueryRow(`SELECT COUNT(*) FROM conflicts WHERE bucket_id = ? AND version = ?`, bucketID, version).Scan(&n)
+	return n > 0, err
+}
+
+func scanConflicts(rows *sql.Rows) ([]Conflict, error) {
 	defer rows.Close()
 	var out []Conflict
 	for rows.Next() {
