@@ -49,3 +49,29 @@ func TestConflictKeys(t *testing.T) {
 		t.Fatalf("after the first: %+v (last id %d)", after, last)
 	}
 }
+
+func TestMergesOf(t *testing.T) {
+	d, _ := open(t)
+	ctx := context.Background()
+	add := func(link string, parents ...string) {
+		v := Version{Link: []byte(link), Author: []byte("dev")}
+		for _, p := range parents {
+			v.Parents = append(v.Parents, []byte(p))
+		}
+		if err := d.AddVersion(ctx, "b", "bucket", v, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("r")
+	add("a", "r")
+	add("b", "r")
+	add("c", "r")
+	add("m1", "a", "b")
+	add("m2", "a", "b")
+	add("m3", "a", "c")
+	add("m4", "a", "b", "c")
+	got, err := d.MergesOf("b", []byte("b"), []byte("a"))
+	if err != nil || len(got) != 2 || string(got[0]) != "m1" || string(got[1]) != "m2" {
+		t.Fatalf("merges of a and b: %q %v", got, err)
+	}
+}

@@ -348,6 +348,26 @@ func (d *DB) HasConflicts(bucketID string, version []byte) (bool, error) {
 	return n > 0, err
 }
 
+// MergesOf lists the versions whose parents are exactly a and b.
+func (d *DB) MergesOf(bucketID string, a, b []byte) ([][]byte, error) {
+	rows, err := d.Query(`SELECT p.link FROM version_parents p JOIN version_parents q ON q.bucket_id = p.bucket_id AND q.link = p.link
+		WHERE p.bucket_id = ? AND p.parent = ? AND q.parent = ? AND p.parent != q.parent
+		AND (SELECT COUNT(*) FROM version_parents r WHERE r.bucket_id = p.bucket_id AND r.link = p.link) = 2 ORDER BY p.link`, bucketID, a, b)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var l []byte
+		if err := rows.Scan(&l); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
 func scanConflicts(rows *sql.Rows) ([]Conflict, error) {
 	defer rows.Close()
 	var out []Conflict
