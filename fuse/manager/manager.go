@@ -3,8 +3,8 @@
 // unmount fallbacks, auto-mount at start-up, stale mount clean-up, and
 // merging each new version that sync brings into the live mounts.
 //
-// Lock order: Manager.mu, then nothing (FS calls are made without it held,
-// except Stop/Start bookkeeping).
+// Lock order: Manager.annMu, then Manager.mu, then nothing (FS calls are
+// made without mu held, except Stop/Start bookkeeping).
 package manager
 
 import (
@@ -46,7 +46,7 @@ type Event struct {
 	BucketID string `json:"bucket_id,omitempty"`
 	Status   string `json:"status,omitempty"`
 	Path     string `json:"path,omitempty"`      // conflict: the file that kept its name
-	CopyPath string `json:"copy_path,omitempty"` // conflict: the copy, absolute in the mount
+	CopyPath string `json:"copy_path,omitempty"` // conflict: the copy, absolute in the mount (in the bucket if MountID is "")
 	Message  string `json:"message,omitempty"`
 }
 
@@ -61,6 +61,13 @@ type Manager struct {
 	mu   sync.Mutex // guards live and subs
 	live map[string]*liveMount
 	subs map[chan Event]struct{}
+
+	// Conflicts are announced by id, whoever recorded them (sync, an
+	// import, a mount's merge): per bucket, the highest id announced; ids up
+	// to annFrom were recorded before the manager started.
+	annMu     sync.Mutex // guards announced; taken before mu
+	announced map[string]int64
+	annFrom   int64
 }
 
 type liveMount struct {
@@ -75,8 +82,12 @@ func New(d *db.DB, buckets *bucket.Store, staging string, log *slog.Logger) *Man
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	from, err := d.LastConflictID()
+	if err != nil {
+		log.Error("read conflicts", "err", err)
+	}
 	return &Manager{db: d, buckets: buckets, staging: staging, log: log, device: "/dev/fuse",
-		live: map[string]*liveMount{}, subs: map[chan Event]struct{}{}}
+		live: map[string]*liveMount{}, subs: map[chan Event]struct{}{}, announced: map[string]int64{}, annFrom: from}
 }
 
 // Settings are the user-chosen parts of a mount config.
@@ -449,14 +460,11 @@ func shortID(id string) string { return id[:min(8, len(id))] }
 // OnBucketSynced brings a bucket's new version into each of its live mounts:
 // unsaved local changes are merged, never dropped, the kernel cache is
 // invalidated for what changed, and subscribers hear of it and of every
-// conflict copy made.
+// conflict copy recorded since they last heard, whoever recorded it.
 func (m *Manager) OnBucketSynced(ctx context.Context, bucketID string) {
-	for _, lm := range m.liveOf(bucketID) {
-		before, _ := m.db.Conflicts(bucketID, false)
-		seen := map[int64]bool{}
-		for _, c := range before {
-			seen[c.ID] = true
-		}
+	mounts := m.liveOf(bucketID)
+	var updated []*liveMount
+	for _, lm := range mounts {
 		v, err := lm.b.Current()
 		if err == nil {
 			err = lm.fs.Update(ctx, v)
@@ -472,18 +480,49 @@ func (m *Manager) OnBucketSynced(ctx context.Context, bucketID string) {
 			m.emit(Event{Kind: "error", MountID: lm.cfg.ID, BucketID: bucketID, Message: err.Error()})
 			continue
 		}
-		after, _ := m.db.Conflicts(bucketID, false)
-		for i := len(after) - 1; i >= 0; i-- { // oldest first
-			c := after[i]
-			if seen[c.ID] || c.CopyPath == "" {
-				continue
-			}
-			m.log.Info("conflict copy made", "mount", lm.cfg.MountPoint, "path", c.Path, "copy", c.CopyPath, "kind", c.Kind)
-			m.emit(Event{Kind: "conflict", MountID: lm.cfg.ID, BucketID: bucketID,
-				Path: filepath.Join(lm.cfg.MountPoint, c.Path), CopyPath: filepath.Join(lm.cfg.MountPoint, c.CopyPath), Message: c.Kind})
-		}
+		updated = append(updated, lm)
+	}
+	m.announceConflicts(bucketID, mounts)
+	for _, lm := range updated {
 		m.emit(Event{Kind: "invalidated", MountID: lm.cfg.ID, BucketID: bucketID})
 	}
+}
+
+// announceConflicts emits one "conflict" event for each open conflict copy
+// of the bucket recorded since the last announcement, with paths in the
+// first of its mounts (by mount point); with no mount, MountID is empty and
+// the paths are the bucket's own.
+func (m *Manager) announceConflicts(bucketID string, mounts []*liveMount) {
+	m.annMu.Lock()
+	defer m.annMu.Unlock()
+	after, ok := m.announced[bucketID]
+	if !ok {
+		after = m.annFrom
+	}
+	cs, err := m.db.ConflictsAfter(bucketID, after)
+	if err != nil {
+		m.log.Error("read conflicts", "bucket", bucketID, "err", err)
+		return
+	}
+	var lm *liveMount
+	for _, x := range mounts {
+		if lm == nil || x.cfg.MountPoint < lm.cfg.MountPoint {
+			lm = x
+		}
+	}
+	for _, c := range cs {
+		after = max(after, c.ID)
+		if c.CopyPath == "" || c.ResolvedAt != 0 {
+			continue
+		}
+		e := Event{Kind: "conflict", BucketID: bucketID, Path: c.Path, CopyPath: c.CopyPath, Message: c.Kind}
+		if lm != nil {
+			e.MountID, e.Path, e.CopyPath = lm.cfg.ID, filepath.Join(lm.cfg.MountPoint, c.Path), filepath.Join(lm.cfg.MountPoint, c.CopyPath)
+		}
+		m.log.Info("conflict copy made", "bucket", bucketID, "path", e.Path, "copy", e.CopyPath, "kind", c.Kind)
+		m.emit(e)
+	}
+	m.announced[bucketID] = after
 }
 
 // Subscribe returns a channel of events and a function that ends the
