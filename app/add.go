@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/tree"
 )
@@ -157,14 +155,4 @@ func (it addItem) store(ctx context.Context, b *bucket.Bucket, progress func(int
 	}
 	chunks, size, err := b.WriteData(ctx, r, progress)
 	return bucket.FileData{Chunks: chunks, Size: size, Mode: uint32(it.info.Mode().Perm()), MTime: it.info.ModTime().UnixNano()}, err
-}
-
-// onFUSE reports whether f lives on a FUSE filesystem. WriteData maps
-// files it is given as *os.File; mapping one of the daemon's own mounts
-// would deadlock it: a page fault served by the daemon blocks a thread
-// that the Go runtime must stop for a garbage collection, while the
-// goroutines that would serve the fault wait for that collection.
-func onFUSE(f *os.File) bool {
-	var st unix.Statfs_t
-	return unix.Fstatfs(int(f.Fd()), &st) == nil && st.Type == unix.FUSE_SUPER_MAGIC
 }

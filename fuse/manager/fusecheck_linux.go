@@ -9,9 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrNoFUSE means this machine cannot mount FUSE filesystems.
-var ErrNoFUSE = errors.New("FUSE is not available")
-
 // The FUSE device is the misc character device 10:229 on every Linux.
 const fuseMajor, fuseMinor = 10, 229
 
