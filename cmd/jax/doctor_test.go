@@ -228,7 +228,7 @@ func TestDoctorStaleMount(t *testing.T) {
 	if err := unix.Stat(mp, &st); err != nil {
 		t.Fatal(err)
 	}
-	abort := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", unix.Minor(st.Dev))
+	abort := fmt.Sprintf("/sys/fs/fuse/connections/%d/abort", unix.Minor(uint64(st.Dev)))
 	if err := os.WriteFile(abort, []byte("1"), 0o200); err != nil {
 		t.Skipf("cannot abort the connection (fusectl not mounted?): %v", err)
 	}
