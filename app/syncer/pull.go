@@ -540,7 +540,8 @@ func (f *fetcher) call(dev tree.DeviceID, req *message) (*message, error) {
 }
 
 // blob fetches one blob from the first device that has it and sends it
-// whole and right.
+// whole and right; the bytes are checked against id. The caller gives the
+// buffer back with putBuf.
 func (f *fetcher) blob(id blob.ID) ([]byte, error) {
 	f.mu.Lock()
 	devs := append([]tree.DeviceID(nil), f.devs...)
@@ -555,12 +556,13 @@ func (f *fetcher) blob(id blob.ID) ([]byte, error) {
 			continue
 		}
 		resp, err := f.call(dev, &message{Op: opBlob, Bucket: f.bucket, Blob: id[:]})
-		if err == nil && (len(resp.Data) != 1 || blob.Sum(resp.Data[0]) != id) {
+		if err == nil && blob.Sum(resp.body) != id {
+			putBuf(resp.body)
 			err = fmt.Errorf("blob %s from device %s: %w", id.Short(), dev.Short(), ErrBadData)
 			f.e.log.Warn("refused a damaged blob", "device", dev.Short(), "blob", id.Short())
 		}
 		if err == nil {
-			return resp.Data[0], nil
+			return resp.body, nil
 		}
 		last = err
 		var re *RemoteError
@@ -596,12 +598,15 @@ func (f *fetcher) fetchAll(ids []blob.ID, done func(blob.ID, int)) error {
 			if err != nil {
 				return err
 			}
-			if _, err := f.e.st.Blobs.Put(data); err != nil {
+			err = f.e.st.Blobs.PutVerified(id, data) // f.blob hashed it
+			n := len(data)
+			putBuf(data)
+			if err != nil {
 				return err
 			}
 			f.e.fetched.Add(1)
-			f.e.fetchedBytes.Add(int64(len(data)))
-			done(id, len(data))
+			f.e.fetchedBytes.Add(int64(n))
+			done(id, n)
 			return nil
 		})
 	}

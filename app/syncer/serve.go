@@ -31,7 +31,9 @@ func (e *Engine) Serve(dev tree.DeviceID, s Stream) {
 			return
 		}
 		resp := e.answer(dev, req)
-		if err := c.write(resp); err != nil {
+		err = c.write(resp)
+		putBuf(resp.body)
+		if err != nil {
 			return
 		}
 	}
@@ -199,7 +201,7 @@ func (e *Engine) answerBlob(dev tree.DeviceID, req *message) *message {
 		e.log.Warn("refused a blob outside the bucket", "device", dev.Short(), "bucket", req.Bucket, "blob", id.Short())
 		return refuse("blob %s is not part of bucket %s", id.Short(), req.Bucket)
 	}
-	raw, err := e.st.Blobs.Get(id, nil)
+	raw, err := e.st.Blobs.Get(id, getBuf(0))
 	if err != nil {
 		return &message{Op: opError, Code: codeMissing, Err: err.Error()}
 	}
@@ -207,7 +209,7 @@ func (e *Engine) answerBlob(dev tree.DeviceID, req *message) *message {
 	if e.testServed != nil {
 		e.testServed(dev, id)
 	}
-	return &message{Op: opBlob, Data: [][]byte{raw}}
+	return &message{Op: opBlob, body: raw}
 }
 
 // reach is the set of blobs a bucket's recorded versions refer to, grown

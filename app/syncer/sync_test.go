@@ -253,9 +253,9 @@ func (f *fake) serve(dev tree.DeviceID, s Stream) {
 		default:
 			resp = f.backend.answer(dev, req)
 			if req.Op == opBlob && resp.Op == opBlob && f.badBlobs {
-				bad := bytes.Clone(resp.Data[0])
+				bad := bytes.Clone(resp.body)
 				bad[len(bad)/2] ^= 1
-				resp.Data[0] = bad
+				resp.body = bad
 				f.mu.Lock()
 				f.sentBad = append(f.sentBad, bad)
 				f.mu.Unlock()

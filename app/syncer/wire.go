@@ -5,21 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
 
 // Wire format: each message is a 4-byte big-endian length and that many
-// bytes of CBOR. A stream carries requests from the side that opened it,
-// each answered before the next is sent.
+// bytes of CBOR; a blob answer is followed by the blob's bytes as they are
+// (Size of them), so they are neither copied into nor out of CBOR. A
+// stream carries requests from the side that opened it, each answered
+// before the next is sent.
 
 // Version is the protocol version this code speaks.
 const Version = 1
 
 const (
 	maxRequest  = 1 << 20           // requests are small: lists of links at most
-	maxResponse = 64<<20 + 64<<10   // one blob (the blob store's limit) plus framing
+	maxResponse = 64<<20 + 64<<10   // an answer's CBOR part
+	maxBlob     = 64 << 20          // the raw bytes after a blob answer (the blob store's limit)
 	maxBatch    = 8 << 20           // manifests sent in one answer
 	maxLinks    = maxRequest/40 - 1 // links in one request
 
@@ -62,10 +66,35 @@ type message struct {
 	Want   [][]byte `cbor:"5,keyasint,omitempty"` // manifests: versions wanted
 	Have   [][]byte `cbor:"6,keyasint,omitempty"` // manifests: the asker's heads
 	Blob   []byte   `cbor:"7,keyasint,omitempty"`
-	Data   [][]byte `cbor:"8,keyasint,omitempty"` // manifests or one blob
+	Data   [][]byte `cbor:"8,keyasint,omitempty"` // manifests
 	More   bool     `cbor:"9,keyasint,omitempty"` // manifests: the answer was cut short
 	Code   uint8    `cbor:"10,keyasint,omitempty"`
 	Err    string   `cbor:"11,keyasint,omitempty"`
+	Size   uint32   `cbor:"12,keyasint,omitempty"` // blob answer: bytes that follow the message
+
+	body []byte // a blob answer's bytes, sent raw after the message
+}
+
+// Blob bodies are read into and served from pooled buffers: a pull moves
+// thousands of chunks of up to a few MiB each.
+var bodyPool sync.Pool
+
+const maxPooled = 8 << 20
+
+func getBuf(n int) []byte {
+	if p, _ := bodyPool.Get().(*[]byte); p != nil {
+		if cap(*p) >= n {
+			return (*p)[:n]
+		}
+		bodyPool.Put(p)
+	}
+	return make([]byte, n, max(n, 2<<20+64<<10))
+}
+
+func putBuf(b []byte) {
+	if b != nil && cap(b) <= maxPooled {
+		bodyPool.Put(&b)
+	}
 }
 
 var (
@@ -107,6 +136,9 @@ type conn struct {
 
 func (c *conn) write(m *message) error {
 	m.V = Version
+	if m.Op == opBlob && m.body != nil {
+		m.Size = uint32(len(m.body))
+	}
 	b, err := encMode.Marshal(m)
 	if err != nil {
 		return err
@@ -115,8 +147,32 @@ func (c *conn) write(m *message) error {
 	c.buf = append(c.buf[:0], 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(c.buf, uint32(len(b)))
 	c.buf = append(c.buf, b...)
-	_, err = c.s.Write(c.buf)
+	if len(m.body) <= 64<<10 {
+		// Small bodies go in the same write.
+		c.buf = append(c.buf, m.body...)
+		_, err = c.s.Write(c.buf)
+		return err
+	}
+	if _, err = c.s.Write(c.buf); err != nil {
+		return err
+	}
+	_, err = c.s.Write(m.body)
 	return err
+}
+
+// readBody reads the raw bytes that follow a blob answer into a pooled
+// buffer (the caller gives it back with putBuf).
+func (c *conn) readBody(m *message) error {
+	if m.Size > maxBlob {
+		return fmt.Errorf("%w: blob of %d bytes (at most %d)", ErrProtocol, m.Size, maxBlob)
+	}
+	m.body = getBuf(int(m.Size))
+	if _, err := readFull(c, m.body); err != nil {
+		putBuf(m.body)
+		m.body = nil
+		return err
+	}
+	return nil
 }
 
 // read reads one message of at most max bytes. idle is how long to wait for
@@ -178,6 +234,11 @@ func (c *conn) call(req *message) (*message, error) {
 	resp, err := c.read(maxResponse, c.timeout)
 	if err != nil {
 		return nil, err
+	}
+	if resp.Op == opBlob && req.Op == opBlob {
+		if err := c.readBody(resp); err != nil {
+			return nil, err
+		}
 	}
 	if resp.Op == opError {
 		return nil, &RemoteError{Code: resp.Code, Msg: resp.Err}
