@@ -94,7 +94,7 @@ func (b *Bucket) recordMerge(m db.Version, oldSide map[blob.ID]bool, head *Versi
 	if err != nil {
 		return err
 	}
-	if out.Action != merge.NeedCommit || !out.Tree.Equal(v.Tree) {
+	if out.Tree == nil || !out.Tree.Equal(v.Tree) {
 		b.store.Log.Warn("merging the parents of a merge made elsewhere gives another result; its conflicts are not recorded",
 			"bucket", b.Name, "version", link.Short(), "action", out.Action.String())
 		return nil

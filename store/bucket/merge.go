@@ -77,6 +77,10 @@ func (b *Bucket) mergeLocked(ctx context.Context, ours, theirs blob.ID, opt merg
 	if err != nil {
 		return nil, fmt.Errorf("merge version %s into %s: %w", theirs.Short(), b.Name, err)
 	}
+	name, err := b.nameAfter(out, cur, theirs)
+	if err != nil {
+		return nil, err
+	}
 	res := &MergeResult{Action: out.Action, Conflicts: out.Conflicts}
 	switch out.Action {
 	case merge.UpToDate, merge.KeepOurs:
@@ -105,7 +109,9 @@ func (b *Bucket) mergeLocked(ctx context.Context, ours, theirs blob.ID, opt merg
 			}
 			height = max(height, h+1)
 		}
-		v, err := b.commit(ctx, b.child(cur.Manifest, links, height), out.Tree, true)
+		m := b.child(cur.Manifest, links, height)
+		m.Name = name
+		v, err := b.commit(ctx, m, out.Tree, true)
 		if err != nil {
 			return nil, err
 		}
