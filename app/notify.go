@@ -1,9 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +17,6 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/jax-desktop/jax/fuse/manager"
-	"github.com/jax-desktop/jax/store/db"
 )
 
 // Desktop notifications. On Linux they go to org.freedesktop.Notifications
@@ -351,70 +348,21 @@ func (a *App) SetNotificationsEnabled(on bool) error {
 	return a.DB.SetSetting("notifications", v)
 }
 
-// ConflictNotes returns a note for each unresolved conflict copy not in
-// seen, and adds them to seen. Merges record conflicts wherever they run
-// (sync, an import, a mount saving over a newer version), so callers look
-// here on every new version a mount takes rather than trust one event.
-func (a *App) ConflictNotes(seen map[int64]bool) []ConflictNote {
-	cs, err := a.DB.Conflicts("", true)
-	if err != nil {
-		a.log.Error("list conflicts", "err", err)
-		return nil
+// NoteOf makes the note for a mount manager "conflict" event. A conflict in
+// a bucket with no mount has no copy to show: a click opens the list.
+func NoteOf(ev manager.Event) ConflictNote {
+	n := ConflictNote{Path: ev.Path, Device: ev.Device}
+	if ev.MountID != "" {
+		n.CopyPath = ev.CopyPath
 	}
-	var fresh []db.Conflict
-	for i := len(cs) - 1; i >= 0; i-- { // oldest first
-		if c := cs[i]; !seen[c.ID] && c.CopyPath != "" {
-			seen[c.ID] = true
-			fresh = append(fresh, c)
-		}
-	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	mounts, _ := a.Mounts.List()
-	devs, _ := a.DB.Devices()
-	var out []ConflictNote
-	for _, c := range fresh {
-		var mp string
-		for _, m := range mounts {
-			if m.BucketID == c.BucketID && (mp == "" || m.Status == db.StatusRunning) {
-				mp = m.MountPoint
-			}
-		}
-		n := ConflictNote{Path: c.Path, Device: ""}
-		if mp != "" {
-			n.Path, n.CopyPath = filepath.Join(mp, c.Path), filepath.Join(mp, c.CopyPath)
-		}
-		for _, d := range devs {
-			if len(c.OtherDevice) > 0 && bytes.Equal(d.ID, c.OtherDevice) {
-				n.Device = d.Name
-			}
-		}
-		if n.Device == "" && len(c.OtherDevice) >= 4 {
-			n.Device = hex.EncodeToString(c.OtherDevice)[:8]
-		}
-		out = append(out, n)
-	}
-	return out
+	return n
 }
 
-// SeenConflicts returns the conflicts already recorded, so that starting up
-// does not announce old ones again.
-func (a *App) SeenConflicts() map[int64]bool {
-	seen := map[int64]bool{}
-	cs, _ := a.DB.Conflicts("", false)
-	for _, c := range cs {
-		seen[c.ID] = true
-	}
-	return seen
-}
-
-// NotifyConflicts sends a notification for each conflict copy made while it
-// runs, until ctx ends.
+// NotifyConflicts sends a notification for each conflict copy the mount
+// manager announces, until ctx ends.
 func (a *App) NotifyConflicts(ctx context.Context, n *Notifier) {
 	events, stop := a.Mounts.Subscribe()
 	defer stop()
-	seen := a.SeenConflicts()
 	for {
 		select {
 		case <-ctx.Done():
@@ -423,14 +371,9 @@ func (a *App) NotifyConflicts(ctx context.Context, n *Notifier) {
 			if !ok {
 				return
 			}
-			if IsNewVersion(ev) {
-				for _, c := range a.ConflictNotes(seen) {
-					n.Conflict(c)
-				}
+			if ev.Kind == "conflict" {
+				n.Conflict(NoteOf(ev))
 			}
 		}
 	}
 }
-
-// IsNewVersion tells whether a mount event may come with new conflicts.
-func IsNewVersion(ev manager.Event) bool { return ev.Kind == "conflict" || ev.Kind == "invalidated" }

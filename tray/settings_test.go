@@ -288,15 +288,11 @@ func TestConflictList(t *testing.T) {
 	if len(c.items) != 0 || !c.empty.Visible() || tr.State().Conflicts != 0 {
 		t.Fatalf("after dismiss: %d items", len(c.items))
 	}
-	// New conflicts are found once each.
-	seen := map[int64]bool{}
-	if n := len(a.ConflictNotes(seen)); n != 0 {
-		t.Fatalf("%d notes for resolved conflicts", n)
-	}
-	a.DB.AddConflicts([]db.Conflict{{BucketID: bs[0].ID, Version: []byte{2}, Kind: "edit/edit", Path: "/b.txt", CopyPath: "/b (conflict).txt", FileID: []byte{5}, CopyID: []byte{6}}})
-	notes := a.ConflictNotes(seen)
-	if len(notes) != 1 || notes[0].Path != "/b.txt" || len(a.ConflictNotes(seen)) != 0 {
-		t.Fatalf("notes: %+v", notes)
+	// A conflict event becomes a note; in a bucket with no mount there is
+	// no copy to show.
+	n := app.NoteOf(manager.Event{Kind: "conflict", BucketID: bs[0].ID, Path: "/b.txt", CopyPath: "/b (conflict).txt", Device: "desktop"})
+	if n.Path != "/b.txt" || n.CopyPath != "" || n.Device != "desktop" {
+		t.Fatalf("note: %+v", n)
 	}
 }
 

@@ -65,7 +65,6 @@ func (t *Tray) Run(ctx context.Context) {
 	events, stop := t.a.Mounts.Subscribe()
 	defer stop()
 	go t.watchSync(ctx)
-	seen := t.a.SeenConflicts()
 	t.Refresh()
 	for {
 		select {
@@ -75,10 +74,8 @@ func (t *Tray) Run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if app.IsNewVersion(ev) {
-				for _, c := range t.a.ConflictNotes(seen) {
-					t.opt.Notifier.Conflict(c)
-				}
+			if ev.Kind == "conflict" {
+				t.opt.Notifier.Conflict(app.NoteOf(ev))
 			}
 			t.Refresh()
 		case <-t.kick:

@@ -93,7 +93,7 @@ func TestConflictEventsWhoeverRecorded(t *testing.T) {
 	}
 	m.OnBucketSynced(ctx, id)
 	cs := conflictEvents(t, events)
-	if len(cs) != 1 || cs[0].MountID != cfg.ID || !strings.HasPrefix(cs[0].CopyPath, cfg.MountPoint+"/r (conflict from") {
+	if len(cs) != 1 || cs[0].MountID != cfg.ID || !strings.HasPrefix(cs[0].CopyPath, cfg.MountPoint+"/r (conflict from") || cs[0].Device == "" {
 		t.Fatalf("conflict events: %+v", cs)
 	}
 	if _, err := os.Stat(cs[0].CopyPath); err != nil {

@@ -8,7 +8,9 @@
 package manager
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +49,7 @@ type Event struct {
 	Status   string `json:"status,omitempty"`
 	Path     string `json:"path,omitempty"`      // conflict: the file that kept its name
 	CopyPath string `json:"copy_path,omitempty"` // conflict: the copy, absolute in the mount (in the bucket if MountID is "")
+	Device   string `json:"device,omitempty"`    // conflict: the other device's name, or its short id
 	Message  string `json:"message,omitempty"`
 }
 
@@ -455,6 +458,19 @@ func (m *Manager) liveOf(bucketID string) []*liveMount {
 	return mounts
 }
 
+// deviceName names a device for people: its name if known, else its short id.
+func deviceName(devs []db.Device, id []byte) string {
+	for _, d := range devs {
+		if len(id) > 0 && bytes.Equal(d.ID, id) {
+			return d.Name
+		}
+	}
+	if len(id) >= 4 {
+		return hex.EncodeToString(id[:4])
+	}
+	return ""
+}
+
 func shortID(id string) string { return id[:min(8, len(id))] }
 
 // OnBucketSynced brings a bucket's new version into each of its live mounts:
@@ -510,12 +526,16 @@ func (m *Manager) announceConflicts(bucketID string, mounts []*liveMount) {
 			lm = x
 		}
 	}
+	var devs []db.Device
 	for _, c := range cs {
 		after = max(after, c.ID)
 		if c.CopyPath == "" || c.ResolvedAt != 0 {
 			continue
 		}
-		e := Event{Kind: "conflict", BucketID: bucketID, Path: c.Path, CopyPath: c.CopyPath, Message: c.Kind}
+		if devs == nil {
+			devs, _ = m.db.Devices()
+		}
+		e := Event{Kind: "conflict", BucketID: bucketID, Path: c.Path, CopyPath: c.CopyPath, Message: c.Kind, Device: deviceName(devs, c.OtherDevice)}
 		if lm != nil {
 			e.MountID, e.Path, e.CopyPath = lm.cfg.ID, filepath.Join(lm.cfg.MountPoint, c.Path), filepath.Join(lm.cfg.MountPoint, c.CopyPath)
 		}
