@@ -15,7 +15,7 @@ export VERSION DEB_ARCH SOURCE_DATE_EPOCH
 
 rm -rf dist/bin dist/docs
 mkdir -p dist/bin dist/docs
-ldflags="-s -w -X main.version=$VERSION"
+ldflags="-s -w -X main.version=$VERSION -linkmode=external -extldflags=-Wl,-z,relro,-z,now"
 $GO build -trimpath -buildmode=pie -ldflags "$ldflags" -o dist/bin/jax ./cmd/jax
 $GO build -trimpath -buildmode=pie -ldflags "$ldflags" -o dist/bin/jax-tray ./cmd/jax-tray
 
