@@ -20,7 +20,7 @@ import (
 
 // BucketChange is one change to a bucket.
 type BucketChange struct {
-	Op        string `json:"op"`                  // create, mkdir, mv, rm, restore, share, unshare
+	Op        string `json:"op"`                  // create, mkdir, mv, rm, restore, share, unshare, rename
 	Bucket    string `json:"bucket"`              // name, id or id prefix; for create the new name
 	Path      string `json:"path,omitempty"`      // in the bucket
 	To        string `json:"to,omitempty"`        // mv: the destination
@@ -29,6 +29,7 @@ type BucketChange struct {
 	Version   string `json:"version,omitempty"`   // restore: the version to restore from
 	Device    string `json:"device,omitempty"`    // share, unshare
 	Role      string `json:"role,omitempty"`      // share: owner or mirror
+	Name      string `json:"name,omitempty"`      // rename: the new name
 }
 
 // ChangeResult says what a change did.
@@ -98,6 +99,8 @@ func (s *Store) change(ctx context.Context, b *bucket.Bucket, c BucketChange) (*
 		if dev, err = s.FindDevice(c.Device); err == nil {
 			v, err = b.Unshare(ctx, dev.ID)
 		}
+	case "rename":
+		v, err = b.Rename(ctx, c.Name)
 	default:
 		return nil, fmt.Errorf("%w: no bucket change %q", ErrBadRequest, c.Op)
 	}

@@ -115,3 +115,28 @@ func TestAddThroughControlAPI(t *testing.T) {
 		t.Fatalf("unknown change: %v", err)
 	}
 }
+
+// A rename through the daemon names the bucket anew; a taken name is
+// refused with the reason.
+func TestRenameThroughControlAPI(t *testing.T) {
+	s, cl := controlAPI(t)
+	ctx := context.Background()
+	for _, n := range []string{"docs", "photos"} {
+		if _, err := cl.Change(ctx, BucketChange{Op: "create", Bucket: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := cl.Change(ctx, BucketChange{Op: "rename", Bucket: "docs", Name: "papers"})
+	if err != nil || !res.ByDaemon || res.Bucket != "papers" || res.Height != 1 {
+		t.Fatalf("rename: %+v %v", res, err)
+	}
+	if _, err := s.Buckets.Open("papers"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Change(ctx, BucketChange{Op: "rename", Bucket: "papers", Name: "photos"}); err == nil || !strings.Contains(err.Error(), "another bucket has that name") {
+		t.Fatalf("rename to a taken name: %v", err)
+	}
+	if _, err := cl.Change(ctx, BucketChange{Op: "rename", Bucket: "nosuch", Name: "x"}); !errors.Is(err, bucket.ErrNoBucket) {
+		t.Fatalf("rename of no bucket: %v", err)
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,7 @@ func bucketCmd(g *globals) *cobra.Command {
 		bucketCatCmd(g), bucketMkdirCmd(g), bucketMvCmd(g), bucketRmCmd(g), bucketHistoryCmd(g),
 		bucketRestoreCmd(g), bucketCheckCmd(g), viaDaemon(g, bucketShareCmd(g), shareInDaemon),
 		viaDaemon(g, bucketUnshareCmd(g), unshareInDaemon), bucketExportCmd(g), viaDaemon(g, bucketImportCmd(g), importInDaemon),
+		bucketRenameCmd(g), bucketConflictsCmd(g),
 	)
 	return c
 }
@@ -633,4 +636,98 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func bucketRenameCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rename BUCKET NAME",
+		Short: "Give a bucket a new name (on every device it is shared with)",
+		Args:  exactArgs(2, "a bucket and its new name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bucket.ValidName(args[1]); err != nil {
+				return usageError{err}
+			}
+			res, err := g.change(cmd.Context(), app.BucketChange{Op: "rename", Bucket: args[0], Name: args[1]})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": res.BucketID, "name": res.Bucket, "version": res.Height})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Renamed %s to %q (version %d)\n", args[0], res.Bucket, res.Height)
+			return nil
+		},
+	}
+	jsonFlag(c, g)
+	return c
+}
+
+// conflictJSON is how conflicts look in --json output.
+type conflictJSON struct {
+	ID       int64     `json:"id"`
+	Kind     string    `json:"kind"`
+	Path     string    `json:"path"`
+	CopyPath string    `json:"copy_path,omitempty"`
+	Device   string    `json:"device,omitempty"` // the other device
+	Version  string    `json:"version"`          // the merge that made it
+	Time     time.Time `json:"time"`             // when this device recorded it
+	Resolved bool      `json:"resolved"`
+}
+
+func bucketConflictsCmd(g *globals) *cobra.Command {
+	var all bool
+	c := &cobra.Command{
+		Use:   "conflicts BUCKET",
+		Short: "List the conflict copies merges made in a bucket",
+		Args:  exactArgs(1, "a bucket"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withBucket(args[0], func(s *app.Store, b *bucket.Bucket) error {
+				cs, err := s.DB.Conflicts(b.ID.String(), !all)
+				if err != nil {
+					return err
+				}
+				devs, err := s.DB.Devices()
+				if err != nil {
+					return err
+				}
+				out := make([]conflictJSON, 0, len(cs))
+				for _, c := range cs {
+					if c.CopyPath == "" && !all {
+						continue // nothing to look at: an edit kept over a delete, a move undone
+					}
+					j := conflictJSON{ID: c.ID, Kind: c.Kind, Path: c.Path, CopyPath: c.CopyPath, Version: hex.EncodeToString(c.Version),
+						Time: time.Unix(0, c.CreatedAt), Resolved: c.ResolvedAt != 0}
+					for _, d := range devs {
+						if len(c.OtherDevice) > 0 && bytes.Equal(d.ID, c.OtherDevice) {
+							j.Device = d.Name
+						}
+					}
+					if j.Device == "" && len(c.OtherDevice) >= 4 {
+						j.Device = hex.EncodeToString(c.OtherDevice[:4])
+					}
+					out = append(out, j)
+				}
+				if g.json {
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				if len(out) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "No open conflicts in %s.\n", b.Name)
+					return nil
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "KIND\tPATH\tCOPY\tFROM\tRECORDED")
+				for _, c := range out {
+					kind := c.Kind
+					if c.Resolved {
+						kind += " (resolved)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", kind, c.Path, c.CopyPath, c.Device, c.Time.Local().Format(time.DateTime))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&all, "all", false, "also resolved conflicts and those that made no copy")
+	jsonFlag(c, g)
+	return c
 }
