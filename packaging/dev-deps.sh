@@ -11,6 +11,8 @@ pkgs=(gcc libc6-dev pkg-config git make ca-certificates fuse3
 # private D-Bus session bus the tests start themselves (no dbus-x11: nothing
 # may launch a bus behind their back).
 pkgs+=(xvfb xauth libgl1-mesa-dri dbus)
+# Packaging checks: desktop-file-validate on the menu and autostart entries.
+pkgs+=(desktop-file-utils)
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

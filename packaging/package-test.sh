@@ -68,6 +68,11 @@ grep -q '"name": "stale mounts"' "$home/doctor.json" || fail "jax doctor --json 
 step "the user unit's commands"
 unit=/usr/lib/systemd/user/jax.service
 [ -f "$unit" ] || fail "$unit is not installed"
+if command -v systemd-analyze >/dev/null; then
+  mkdir -p "$home/run" && chmod 700 "$home/run"
+  XDG_RUNTIME_DIR="$home/run" systemd-analyze verify --user "$unit" || fail "systemd-analyze verify --user $unit"
+  echo "$unit: verified"
+fi
 pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
 start=$(sed -n 's/^ExecStart=//p' "$unit")
 [ -n "$start" ] || fail "$unit has no ExecStart"
