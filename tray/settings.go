@@ -58,16 +58,19 @@ type mountForm struct {
 }
 
 type bucketTab struct {
-	list     *widget.List
-	selected int
-	name     *widget.Entry
-	create   *widget.Button
-	device   *widget.Select
-	share    *widget.Button
-	path     *widget.Entry
-	history  *widget.List
-	changes  []bucket.PathChange
-	reason   *widget.Label
+	list        *widget.List
+	selected    int
+	name        *widget.Entry
+	create      *widget.Button
+	device      *widget.Select
+	share       *widget.Button
+	rename      *widget.Entry // the selected bucket's new name
+	renameBt    *widget.Button
+	renameShown bool // reason shows the rename form's problem
+	path        *widget.Entry
+	history     *widget.List
+	changes     []bucket.PathChange
+	reason      *widget.Label
 }
 
 type deviceTab struct {
@@ -465,13 +468,24 @@ func (s *Settings) bucketsTab() fyne.CanvasObject {
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			o.(*widget.Label).SetText(fmt.Sprintf("%s  (%s)", s.buckets[i].Name, s.buckets[i].ID[:8]))
 		})
-	b.list.OnSelected = func(i widget.ListItemID) { b.selected = i; b.changes = nil; b.history.Refresh() }
+	b.list.OnSelected = func(i widget.ListItemID) {
+		b.selected = i
+		b.changes = nil
+		b.history.Refresh()
+		b.rename.SetText(s.buckets[i].Name)
+		s.validateRename()
+	}
 	b.name = widget.NewEntry()
 	b.name.SetPlaceHolder("New bucket name")
 	b.reason = reasonLabel()
 	b.create = widget.NewButton("Create", func() { s.createBucket() })
 	b.device = widget.NewSelect(nil, nil)
 	b.share = widget.NewButton("Share", func() { s.shareBucket() })
+	b.rename = widget.NewEntry()
+	b.rename.SetPlaceHolder("New name for the selected bucket")
+	b.rename.OnChanged = func(string) { s.validateRename() }
+	b.renameBt = widget.NewButton("Rename", func() { s.renameBucket() })
+	b.renameBt.Disable()
 	b.path = widget.NewEntry()
 	b.path.SetPlaceHolder("/path/in/bucket.txt")
 	b.history = widget.NewList(func() int { return len(b.changes) },
@@ -487,7 +501,8 @@ func (s *Settings) bucketsTab() fyne.CanvasObject {
 	left := container.NewBorder(nil, container.NewBorder(nil, nil, nil, b.create, b.name), nil, nil, b.list)
 	share := container.NewBorder(nil, nil, widget.NewLabel("Share with"), b.share, b.device)
 	hist := container.NewBorder(container.NewBorder(nil, nil, nil, widget.NewButton("History", func() { s.pathHistory() }), b.path), nil, nil, nil, b.history)
-	right := container.NewBorder(container.NewVBox(share, b.reason), nil, nil, nil, hist)
+	rename := container.NewBorder(nil, nil, widget.NewLabel("Rename to"), b.renameBt, b.rename)
+	right := container.NewBorder(container.NewVBox(share, rename, b.reason), nil, nil, nil, hist)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.35
 	return split
@@ -541,6 +556,78 @@ func (s *Settings) createBucket() {
 	b.reason.SetText("")
 	b.name.SetText("")
 	s.loadBuckets()
+}
+
+// renameProblem says why the new name in the form cannot be used, or "".
+func (s *Settings) renameProblem() string {
+	b := &s.bucket
+	if b.selected < 0 || b.selected >= len(s.buckets) {
+		return "select a bucket to rename"
+	}
+	name := b.rename.Text
+	if err := bucket.ValidName(name); err != nil {
+		return err.Error()
+	}
+	for i, x := range s.buckets {
+		if x.Name == name && i != b.selected {
+			return fmt.Sprintf("there is already a bucket named %q", name)
+		}
+	}
+	return ""
+}
+
+// validateRename refuses a bad name in the form, with the reason, before
+// anything is saved.
+func (s *Settings) validateRename() {
+	b := &s.bucket
+	p := s.renameProblem()
+	picked := b.selected >= 0 && b.selected < len(s.buckets)
+	if p != "" || picked && b.rename.Text == s.buckets[b.selected].Name {
+		b.renameBt.Disable()
+	} else {
+		b.renameBt.Enable()
+	}
+	switch {
+	case p != "" && (picked || b.rename.Text != ""):
+		b.reason.SetText(p)
+		b.renameShown = true
+	case b.renameShown:
+		b.reason.SetText("")
+		b.renameShown = false
+	}
+}
+
+func (s *Settings) renameBucket() {
+	b := &s.bucket
+	if p := s.renameProblem(); p != "" {
+		b.reason.SetText(p)
+		return
+	}
+	bk, err := s.selectedBucket()
+	if err == nil {
+		// Through the mount manager: the mounts save first and take the
+		// new version after.
+		ctx := context.Background()
+		name := b.rename.Text
+		err = s.t.a.Mounts.Change(ctx, bk.ID.String(), func() error {
+			_, err := bk.Rename(ctx, name)
+			return err
+		})
+	}
+	if err != nil {
+		b.reason.SetText("Not renamed: " + err.Error())
+		return
+	}
+	b.reason.SetText("")
+	s.loadBuckets()
+	for i, x := range s.buckets { // the list is by name: keep the renamed one selected
+		if x.ID == bk.ID.String() {
+			b.list.Select(i)
+		}
+	}
+	s.mount.list.Refresh()
+	s.validateRename()
+	s.t.Refresh()
 }
 
 func (s *Settings) shareBucket() {

@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -431,5 +432,52 @@ func TestConflictListKeepsInTheBucket(t *testing.T) {
 		if _, err := cur.Tree.Lookup(p); err == nil {
 			t.Errorf("%s still in the bucket", p)
 		}
+	}
+}
+
+// Buckets › Rename refuses a bad or taken name in the form, and renames
+// through the mount manager.
+func TestSettingsRenameBucket(t *testing.T) {
+	tr, a := newTestTray(t)
+	a.Buckets.Create(context.Background(), "photos")
+	tr.ShowSettings()
+	s := tr.settings
+	b := &s.bucket
+	if !b.renameBt.Disabled() {
+		t.Fatal("rename enabled with no bucket selected")
+	}
+	docs := -1
+	for i, x := range s.buckets {
+		if x.Name == "docs" {
+			docs = i
+		}
+	}
+	b.list.Select(docs)
+	if b.rename.Text != "docs" || !b.renameBt.Disabled() {
+		t.Fatalf("selected: entry %q, rename disabled %v", b.rename.Text, b.renameBt.Disabled())
+	}
+	for name, why := range map[string]string{"": "needs a name", "a/b": "must not contain /", "photos": "already a bucket", " x": "space"} {
+		b.rename.SetText(name)
+		if !b.renameBt.Disabled() || !strings.Contains(b.reason.Text, why) {
+			t.Fatalf("name %q: rename disabled %v, reason %q", name, b.renameBt.Disabled(), b.reason.Text)
+		}
+	}
+	b.rename.SetText("zeta")
+	if b.renameBt.Disabled() || b.reason.Text != "" {
+		t.Fatalf("good name refused: %q", b.reason.Text)
+	}
+	test.Tap(b.renameBt)
+	if _, err := a.Buckets.Open("zeta"); err != nil {
+		t.Fatalf("not renamed: %v (%q)", err, b.reason.Text)
+	}
+	names := map[string]bool{}
+	for _, x := range s.buckets {
+		names[x.Name] = true
+	}
+	if !names["zeta"] || names["docs"] || !slices.Contains(s.mount.bucket.Options, "zeta") {
+		t.Fatalf("after rename the tab lists %v, the mount form %q", names, s.mount.bucket.Options)
+	}
+	if s.buckets[b.selected].Name != "zeta" || b.rename.Text != "zeta" || !b.renameBt.Disabled() {
+		t.Fatalf("after rename %q is selected, the form holds %q", s.buckets[b.selected].Name, b.rename.Text)
 	}
 }
