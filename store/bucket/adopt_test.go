@@ -183,3 +183,25 @@ func sendHead(t *testing.T, src, dst *Store, id string, head blob.ID) {
 		t.Fatalf("incoming: %v", err)
 	}
 }
+
+// BenchmarkAdoptWalk is the cost of looking through an adopted range of 500
+// versions (none of them merges) for merges made elsewhere.
+func BenchmarkAdoptWalk(b *testing.B) {
+	ctx := context.Background()
+	s := TestStore(b, "bench")
+	bk, _ := s.Create(ctx, "b")
+	first, _ := bk.HeadLink()
+	for i := 0; i < 500; i++ {
+		if _, err := bk.Edit(ctx, func(tx *Tx) error {
+			_, err := tx.Mkdir(fmt.Sprintf("/d%d", i), 0o755, false)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	head, _ := bk.Current()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bk.recordAdopted(ctx, first, head)
+	}
+}
