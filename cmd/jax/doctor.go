@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -411,8 +412,10 @@ func checkStaleMounts(mountinfo string) check {
 	return c
 }
 
-// jaxMounts lists the mount points of FUSE filesystems named "jax".
+// jaxMounts lists the mount points of FUSE filesystems named "jax": all of
+// them for root, else this user's (others' are not ours to clear).
 func jaxMounts(mountinfo string) ([]string, error) {
+	mine := fmt.Sprintf("user_id=%d", os.Getuid())
 	f, err := os.Open(mountinfo)
 	if err != nil {
 		return nil, err
@@ -425,7 +428,9 @@ func jaxMounts(mountinfo string) ([]string, error) {
 		fs := strings.Fields(sc.Text())
 		for i, s := range fs {
 			if s == "-" && i+2 < len(fs) && len(fs) > 4 {
-				if fs[i+1] == "fuse.jax" || strings.HasPrefix(fs[i+1], "fuse") && fs[i+2] == "jax" {
+				isJax := fs[i+1] == "fuse.jax" || strings.HasPrefix(fs[i+1], "fuse") && fs[i+2] == "jax"
+				ours := os.Getuid() == 0 || i+3 < len(fs) && slices.Contains(strings.Split(fs[i+3], ","), mine)
+				if isJax && ours {
 					out = append(out, unescapeMount(fs[4]))
 				}
 				break
