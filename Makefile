@@ -49,9 +49,8 @@ package-test: package
 package-fyne: deps
 	GO=$(GO) VERSION=$(VERSION) packaging/fyne-package.sh linux
 
-# The packages that build for macOS without cgo. The rest wait on a
-# darwin split of store/blob (Linux-only sync calls) and go-fuse's darwin
-# support; see README.md, "macOS".
+# The packages that build for macOS without cgo. The rest wait on darwin
+# splits of store/blob and fuse/ (Linux-only syscalls); see README.md, "macOS".
 DARWIN_VET := ./assets ./packaging ./app/p2p ./store/chunker ./store/db ./store/identity ./store/merge ./store/seal ./store/tree
 vet-darwin:
 	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(DARWIN_VET)
