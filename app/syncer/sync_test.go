@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -832,4 +833,55 @@ func TestLongHistoryPaged(t *testing.T) {
 	}
 	checkOK(t, a, id)
 	checkOK(t, b, id)
+}
+
+// A blob damaged on disk on the serving device is sent as it is (the
+// server does not hash what it sends); the receiver refuses it, stores
+// nothing of it, and keeps its head.
+func TestDamagedBlobOnServerRefused(t *testing.T) {
+	tn := newNet()
+	a := tn.addNode(t, "laptop", Config{})
+	b := tn.addNode(t, "desktop", Config{})
+	id := shared(t, a, b)
+	waitSame(t, id, a, b)
+	_, before := open(t, b, id)
+	a.muted.Store(true)
+	v := add(t, a, id, "/big.bin", randomText(300<<10))
+	ab, _ := open(t, a, id)
+	blobs, err := ab.Blobs(v.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim blob.ID
+	for _, bl := range blobs {
+		if n, _ := a.st.Blobs.Size(bl); n > 200<<10 {
+			victim = bl
+		}
+	}
+	if victim.IsZero() {
+		t.Fatal("no chunk of the new file found")
+	}
+	raw, err := a.st.Blobs.Get(victim, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/3] ^= 1
+	if err := os.WriteFile(a.st.Blobs.Path(victim), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.muted.Store(false)
+	a.eng.PeerUp(b.id)
+	waitFor(t, "B to refuse the damaged blob", 10*time.Second, func() bool {
+		p := peerState(t, b, id, a.id)
+		return p.State == StateError && strings.Contains(p.Error, "does not match its hash")
+	})
+	if b.st.Blobs.Has(victim) || b.st.Blobs.Has(blob.Sum(raw)) {
+		t.Fatal("the damaged blob was stored")
+	}
+	if b.head(t, id) != before.Link {
+		t.Fatal("B's head moved")
+	}
+	if !b.logs.has("refused a damaged blob") {
+		t.Fatal("damaged blob not logged")
+	}
 }
