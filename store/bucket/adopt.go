@@ -3,7 +3,6 @@ package bucket
 import (
 	"bytes"
 	"container/heap"
-	"context"
 	"time"
 
 	"github.com/jax-desktop/jax/store/blob"
@@ -31,12 +30,15 @@ const (
 // recordAdopted records the conflicts of the merges made on other devices
 // that this device took by moving its head from old (zero: it had none) to
 // head. Failures are logged: the head moved either way.
-func (b *Bucket) recordAdopted(ctx context.Context, old blob.ID, head *Version) {
+//
+// It runs to its bounds even if the caller gives up: the head has moved, and
+// a range left unrecorded now is never looked at again.
+func (b *Bucket) recordAdopted(old blob.ID, head *Version) {
 	if old == head.Link {
 		return
 	}
 	log := b.store.Log.With("bucket", b.Name)
-	merges, parentSide, err := b.foreignMerges(ctx, old, head.Link)
+	merges, parentSide, err := b.foreignMerges(old, head.Link)
 	if err != nil {
 		log.Warn("find merges made elsewhere", "err", err)
 		return
@@ -47,7 +49,7 @@ func (b *Bucket) recordAdopted(ctx context.Context, old blob.ID, head *Version) 
 	}
 	start := time.Now()
 	for i := len(merges) - 1; i >= 0; i-- { // oldest first, so ids follow time
-		if ctx.Err() != nil || time.Since(start) > adoptBudget {
+		if time.Since(start) > adoptBudget {
 			log.Warn("conflicts of merges made elsewhere not recorded: out of time", "merges", i+1)
 			return
 		}
@@ -129,7 +131,7 @@ func (b *Bucket) recordMerge(m db.Version, oldSide map[blob.ID]bool, head *Versi
 // walked versions known to be old or ancestors of it. It paints down from
 // both heads in height order (a parent is always lower than its child), and
 // stops once every version still queued is one old has.
-func (b *Bucket) foreignMerges(ctx context.Context, old, head blob.ID) ([]db.Version, map[blob.ID]bool, error) {
+func (b *Bucket) foreignMerges(old, head blob.ID) ([]db.Version, map[blob.ID]bool, error) {
 	self := b.store.ID.ID()
 	q := &walkQueue{}
 	oldSide := map[blob.ID]bool{}
@@ -170,7 +172,7 @@ func (b *Bucket) foreignMerges(ctx context.Context, old, head blob.ID) ([]db.Ver
 	}
 	var merges []db.Version
 	for walked := 0; fresh > 0 && q.Len() > 0; walked++ {
-		if walked >= adoptMaxWalk || ctx.Err() != nil {
+		if walked >= adoptMaxWalk {
 			b.store.Log.Warn("adopted history too long to look through; older merges made elsewhere skipped", "bucket", b.Name, "versions", walked)
 			break
 		}

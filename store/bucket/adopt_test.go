@@ -80,7 +80,7 @@ func TestAdoptedMergeRecordsConflicts(t *testing.T) {
 	transfer(t, A, B, id)
 	bb, _ := current(t, B, id)
 	_, base := current(t, A, id)
-	bb.recordAdopted(ctx, base.Manifest.Parents[0], head)
+	bb.recordAdopted(base.Manifest.Parents[0], head)
 	if again := conflictSet(t, B, id, false); !slices.Equal(again, want) {
 		t.Fatalf("after taking it again: %q", again)
 	}
@@ -202,6 +202,6 @@ func BenchmarkAdoptWalk(b *testing.B) {
 	head, _ := bk.Current()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		bk.recordAdopted(ctx, first, head)
+		bk.recordAdopted(first, head)
 	}
 }

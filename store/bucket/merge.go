@@ -118,7 +118,7 @@ func (b *Bucket) mergeLocked(ctx context.Context, ours, theirs blob.ID, opt merg
 		res.Version = v
 	}
 	if res.Version.Link != ours {
-		b.recordAdopted(ctx, ours, res.Version)
+		b.recordAdopted(ours, res.Version)
 	}
 	if err := b.recordConflicts(res.Version, out.Conflicts); err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func (s *Store) Incoming(ctx context.Context, bucketID string, theirs blob.ID, o
 			return nil, err
 		}
 		s.headChanged(bucketID)
-		b.recordAdopted(ctx, blob.ID{}, v)
+		b.recordAdopted(blob.ID{}, v)
 		return &MergeResult{Action: merge.FastForward, Version: v}, nil
 	}
 	return b.MergeHead(ctx, theirs, opt)
