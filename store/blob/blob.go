@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/zeebo/blake3"
-	"golang.org/x/sys/unix"
 )
 
 // ID is the BLAKE3-256 hash of a blob's bytes.
@@ -110,9 +109,7 @@ func (s *Store) Put(data []byte) (ID, error) {
 	}
 	_, err = f.Write(data)
 	if err == nil && len(data) >= 64<<10 {
-		// Start writing back now, so the Sync before the next commit
-		// finds little left to do and disk and CPU work overlap.
-		unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+		startWriteBack(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -203,15 +200,16 @@ func (s *Store) Remove(id ID) error {
 	return err
 }
 
-// Sync makes every blob written so far durable (one syncfs instead of an
-// fsync per blob, which costs milliseconds each on many disks).
+// Sync makes every blob written so far durable (one sync of the whole
+// filesystem instead of an fsync per blob, which costs milliseconds each on
+// many disks; see syncFS).
 func (s *Store) Sync() error {
 	f, err := os.Open(s.dir)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
+	if err := syncFS(f); err != nil {
 		return fmt.Errorf("sync blob store: %w", err)
 	}
 	return nil

@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // PutVerified stores data under id, which the caller has already checked is
@@ -28,7 +26,7 @@ func (s *Store) PutVerified(id ID, data []byte) error {
 	if err == nil && len(data) >= 64<<10 {
 		// Start writing back now, so the Sync before the next commit
 		// finds little left to do.
-		unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+		startWriteBack(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
