@@ -12,7 +12,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/merge"
@@ -477,10 +476,10 @@ func (n *node) Allocate(ctx context.Context, fh fs.FileHandle, off uint64, size 
 	if errno := n.fileLocked(of, e, path); errno != 0 {
 		return errno
 	}
-	if err := unix.Fallocate(int(of.staging.Fd()), mode, int64(off), int64(size)); err != nil {
+	if err := allocate(of.staging, mode, int64(off), int64(size)); err != nil {
 		return fs.ToErrno(err)
 	}
-	if end := int64(off + size); mode&unix.FALLOC_FL_KEEP_SIZE == 0 && end > of.size.Load() {
+	if end := int64(off + size); mode&fallocKeepSize == 0 && end > of.size.Load() {
 		of.size.Store(end)
 	}
 	of.mtime.Store(time.Now().UnixNano())

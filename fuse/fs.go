@@ -1,14 +1,11 @@
 package fuse
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 
 	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/merge"
@@ -178,17 +174,6 @@ func (f *FS) Mount(dir string) error {
 // largest request, MaxWrite) takes an eighth of the round trips.
 const readaheadKB = 1024
 
-// setReadahead sets the kernel readahead of the filesystem mounted on dir.
-// Only root may; others keep the default.
-func setReadahead(dir string, kb int) error {
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return err
-	}
-	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
-	return os.WriteFile(p, []byte(strconv.Itoa(kb)), 0)
-}
-
 // Unmount saves pending changes, then unmounts, lazily if the mount is busy.
 func (f *FS) Unmount() error {
 	ferr := f.Flush(context.Background())
@@ -238,20 +223,6 @@ func prepareMountPoint(dir string) error {
 		return fmt.Errorf("%s: %w", dir, ErrMountPointBusy)
 	}
 	return nil
-}
-
-// lazyUnmount detaches a mount now and lets the kernel finish it when the
-// last user leaves.
-func lazyUnmount(dir string) error {
-	out, err := exec.Command("fusermount3", "-uz", dir).CombinedOutput()
-	if err == nil {
-		return nil
-	}
-	out2, err2 := exec.Command("umount", "-l", dir).CombinedOutput()
-	if err2 == nil {
-		return nil
-	}
-	return fmt.Errorf("unmount %s: %w (%s); %w (%s)", dir, err, bytes.TrimSpace(out), err2, bytes.TrimSpace(out2))
 }
 
 // Version returns the saved version the mount is on.

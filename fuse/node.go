@@ -8,7 +8,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 
 	"github.com/jax-desktop/jax/store/tree"
 )
@@ -189,7 +188,7 @@ func (n *node) Statx(ctx context.Context, fh fs.FileHandle, flags uint32, mask u
 		return errno
 	}
 	sx := &out.Statx
-	sx.Mask = unix.STATX_BASIC_STATS
+	sx.Mask = statxBasicStats
 	sx.Blksize = a.Blksize
 	sx.Nlink = a.Nlink
 	sx.Uid, sx.Gid = a.Uid, a.Gid
@@ -204,13 +203,9 @@ func (n *node) Statx(ctx context.Context, fh fs.FileHandle, flags uint32, mask u
 }
 
 func (n *node) Statfs(ctx context.Context, out *gofuse.StatfsOut) syscall.Errno {
-	var st unix.Statfs_t
-	if err := unix.Statfs(n.fsys.opt.StagingDir, &st); err != nil {
+	if err := statfs(n.fsys.opt.StagingDir, out); err != nil {
 		return fs.ToErrno(err)
 	}
-	out.Blocks, out.Bfree, out.Bavail = st.Blocks, st.Bfree, st.Bavail
-	out.Files, out.Ffree = st.Files, st.Ffree
-	out.Bsize, out.Frsize = uint32(st.Bsize), uint32(st.Frsize)
 	out.NameLen = 255
 	return 0
 }
@@ -397,7 +392,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if !ok {
 		return syscall.EXDEV
 	}
-	if flags&^uint32(unix.RENAME_NOREPLACE) != 0 {
+	if flags&^uint32(renameNoReplace) != 0 {
 		return syscall.ENOTSUP
 	}
 	f.mu.Lock()
@@ -426,7 +421,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 		if old.ID == src.ID {
 			return 0
 		}
-		if flags&unix.RENAME_NOREPLACE != 0 {
+		if flags&renameNoReplace != 0 {
 			return syscall.EEXIST
 		}
 		switch {
