@@ -219,7 +219,7 @@ func TestDoctorStaleMount(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = srv // served until the abort below ends it
-	t.Cleanup(func() { syscall.Unmount(mp, unix.MNT_DETACH) })
+	t.Cleanup(func() { syscall.Unmount(mp, unmountDetach) })
 	c := newCLI(t)
 	if ch := c.doctor().get(t, "stale mounts"); strings.Contains(ch.Detail, mp) {
 		t.Fatalf("live mount reported dead: %+v", ch)
