@@ -52,7 +52,10 @@ func newConflictList(t *Tray) *ConflictList {
 		})
 	c.w.SetContent(container.NewBorder(container.NewVBox(c.empty, c.reason), nil, nil, nil, c.list))
 	c.w.Resize(fyne.NewSize(760, 400))
-	c.w.SetCloseIntercept(c.w.Hide)
+	c.w.SetCloseIntercept(func() {
+		c.w.Hide()
+		t.closed(&t.conflictsOpen)
+	})
 	return c
 }
 

@@ -115,6 +115,7 @@ func newSettings(t *Tray) *Settings {
 			return
 		}
 		s.w.Hide()
+		t.closed(&t.settingsOpen)
 	})
 	s.loadBuckets()
 	s.loadDevices()

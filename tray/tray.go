@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -32,17 +33,20 @@ type Tray struct {
 	log *slog.Logger
 
 	kick chan struct{} // asks the refresh loop for a new menu
+	wake chan struct{} // ends Idle's nap
+	open atomic.Int32  // windows open (Idle naps only at 0)
 
 	mu      sync.Mutex // guards syncing
 	syncing int
 
 	// Touched on the UI goroutine only.
-	settings  *Settings
-	conflicts *ConflictList
-	hint      string
-	installed bool      // the tray shows our menu
-	icon      IconState // the icon it shows
-	shown     State     // the state the menu shows
+	settings                    *Settings
+	conflicts                   *ConflictList
+	hint                        string
+	installed                   bool      // the tray shows our menu
+	icon                        IconState // the icon it shows
+	shown                       State     // the state the menu shows
+	settingsOpen, conflictsOpen bool
 }
 
 // New returns the tray of a running app. Call Run to show and update it.
@@ -56,7 +60,7 @@ func New(fa fyne.App, a *app.App, opt Options) *Tray {
 	if opt.Quit == nil {
 		opt.Quit = fa.Quit
 	}
-	return &Tray{fa: fa, a: a, opt: opt, log: opt.Log, kick: make(chan struct{}, 1)}
+	return &Tray{fa: fa, a: a, opt: opt, log: opt.Log, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 }
 
 // Run keeps the menu in step with the app until ctx ends: it rebuilds it
@@ -238,6 +242,7 @@ func (t *Tray) ShowSettings() {
 	if t.settings == nil {
 		t.settings = newSettings(t)
 	}
+	t.opened(&t.settingsOpen)
 	t.settings.w.Show()
 	t.settings.w.RequestFocus()
 }
@@ -248,6 +253,7 @@ func (t *Tray) ShowConflicts() {
 		t.conflicts = newConflictList(t)
 	}
 	t.conflicts.reload()
+	t.opened(&t.conflictsOpen)
 	t.conflicts.w.Show()
 	t.conflicts.w.RequestFocus()
 }

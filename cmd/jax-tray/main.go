@@ -119,6 +119,7 @@ func run(args []string) error {
 	defer n.Close()
 	t = tray.New(fa, a, tray.Options{Autostart: auto, Notifier: n, Log: log, Quit: quit})
 	a.HandleFunc("POST /v1/ui/show", func(w http.ResponseWriter, r *http.Request) {
+		t.Wake()
 		fyne.Do(t.ShowSettings)
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -136,6 +137,7 @@ func run(args []string) error {
 	}
 	fa.Lifecycle().SetOnStarted(func() {
 		go t.Run(serveCtx)
+		go t.Idle(serveCtx)
 		if !*login {
 			t.ShowSettings()
 		}
