@@ -27,6 +27,7 @@ func (t *Tray) Idle(ctx context.Context) {
 			continue
 		}
 		fyne.DoAndWait(func() {
+			t.naps.Add(1)
 			select {
 			case <-ctx.Done():
 			case <-t.wake:
@@ -59,4 +60,5 @@ func (t *Tray) closed(w *bool) {
 		*w = false
 		t.open.Add(-1)
 	}
+	t.Wake() // Idle waits for a wake while a window is open
 }

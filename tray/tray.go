@@ -35,6 +35,7 @@ type Tray struct {
 	kick chan struct{} // asks the refresh loop for a new menu
 	wake chan struct{} // ends Idle's nap
 	open atomic.Int32  // windows open (Idle naps only at 0)
+	naps atomic.Int64  // naps Idle took
 
 	mu      sync.Mutex // guards syncing
 	syncing int
