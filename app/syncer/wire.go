@@ -22,9 +22,9 @@ const Version = 1
 
 const (
 	maxRequest  = 1 << 20           // requests are small: lists of links at most
-	maxResponse = 64<<20 + 64<<10   // an answer's CBOR part
-	maxBlob     = 64 << 20          // the raw bytes after a blob answer (the blob store's limit)
 	maxBatch    = 8 << 20           // manifests sent in one answer
+	maxResponse = maxBatch + 1<<20  // an answer's CBOR part: blob bytes travel after it
+	maxBlob     = 64 << 20          // the raw bytes after a blob answer (the blob store's limit)
 	maxLinks    = maxRequest/40 - 1 // links in one request
 
 	// What one pull takes in of a history before giving up on the device.
