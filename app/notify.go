@@ -203,7 +203,7 @@ func (n *Notifier) bus() (*dbus.Conn, error) {
 	if n.conn != nil {
 		return n.conn, nil
 	}
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := DialSessionBus(5 * time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("session bus: %w", err)
 	}
@@ -272,6 +272,32 @@ func (n *Notifier) send(summary, body string, actions []string) (uint32, error) 
 		return 0, fmt.Errorf("notification server: %w", err)
 	}
 	return id, nil
+}
+
+// DialSessionBus connects to the session bus the environment names
+// (DBUS_SESSION_BUS_ADDRESS, else /run/user/<uid>/bus). Unlike godbus's
+// ConnectSessionBus it never starts a bus with dbus-launch (one that would
+// outlive us), and it gives up when the bus does not answer in timeout.
+func DialSessionBus(timeout time.Duration) (*dbus.Conn, error) {
+	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		return nil, err
+	}
+	// Auth and Hello take no context; closing the connection ends them.
+	timer := time.AfterFunc(timeout, func() { conn.Close() })
+	err = conn.Auth(nil)
+	if err == nil {
+		err = conn.Hello()
+	}
+	if !timer.Stop() {
+		conn.Close()
+		return nil, fmt.Errorf("the session bus did not answer in %v", timeout)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 func (n *Notifier) warnOnce(err error) {

@@ -5,7 +5,11 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +202,60 @@ func TestNotifierWithoutServer(t *testing.T) {
 	n2.Info("x", "y")
 	if got := strings.Count(logs.String(), "notifications unavailable"); got != 1 {
 		t.Fatalf("without a bus, logged %d times:\n%s", got, logs.String())
+	}
+}
+
+func TestDialSessionBusNeitherStartsNorHangs(t *testing.T) {
+	// No bus named: godbus would run dbus-launch from PATH to start one.
+	bin := t.TempDir()
+	marker := filepath.Join(bin, "launched")
+	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte("#!/bin/sh\ntouch "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("DISPLAY", ":99") // dbus-launch's autolaunch wants an X display
+	if conn, err := DialSessionBus(time.Second); err == nil {
+		conn.Close()
+		if _, err := os.Stat("/run/user/" + strconv.Itoa(os.Getuid()) + "/bus"); err != nil {
+			t.Fatal("connected to a session bus that no one named")
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("dbus-launch was run to start a session bus")
+	}
+
+	// A bus that accepts and never answers: an error after the timeout.
+	sock := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
+	done := make(chan error, 1)
+	go func() {
+		conn, err := DialSessionBus(300 * time.Millisecond)
+		if err == nil {
+			conn.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a silent bus was taken for a session bus")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("DialSessionBus hung on a bus that does not answer")
 	}
 }
