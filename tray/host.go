@@ -1,11 +1,18 @@
 package tray
 
 import (
+	"context"
 	"runtime"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/jax-desktop/jax/app"
 )
+
+// busTimeout bounds each exchange with the session bus: one that does not
+// answer must not hold up start-up.
+const busTimeout = 3 * time.Second
 
 // NoTrayHint is shown in the window when no tray can show the icon.
 const NoTrayHint = "No system tray was found, so Jax shows this window instead. Your folders stay mounted while it is open; closing it quits Jax and unmounts them. On GNOME, the AppIndicator extension adds a tray."
@@ -18,7 +25,7 @@ func SessionBus() bool {
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
 		return true
 	}
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := app.DialSessionBus(busTimeout)
 	if err != nil {
 		return false
 	}
@@ -34,7 +41,7 @@ func WaitHost(wait time.Duration) bool {
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
 		return true
 	}
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := app.DialSessionBus(busTimeout)
 	if err != nil {
 		return false
 	}
@@ -47,7 +54,9 @@ func WaitHost(wait time.Duration) bool {
 	sigs := make(chan *dbus.Signal, 4)
 	conn.Signal(sigs)
 	var has bool
-	if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&has); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), busTimeout)
+	defer cancel()
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, watcherName).Store(&has); err != nil {
 		return false
 	}
 	timeout := time.After(wait)
