@@ -331,6 +331,9 @@ func (e *Engine) fetchVersions(f *fetcher, uid uuid.UUID, h Head) ([]*version, e
 	if row, err := e.st.DB.BucketByID(bucketID); err == nil && len(row.Head) > 0 {
 		have = append(have, row.Head)
 	}
+	// A bucket has one first version: another one, however well signed,
+	// would make its author the owner of a history of its own.
+	haveBucket := len(have) > 0
 	if len(have) > maxLinks {
 		have = have[:maxLinks]
 	}
@@ -404,6 +407,9 @@ func (e *Engine) fetchVersions(f *fetcher, uid uuid.UUID, h Head) ([]*version, e
 	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].m.Height < vs[j].m.Height })
 	for _, v := range vs {
+		if len(v.m.Parents) == 0 && haveBucket && !known(v.link) {
+			return nil, fmt.Errorf("version %s from device %s: %w: another first version of a bucket this device has", v.link.Short(), f.primary.Short(), bucket.ErrBadManifest)
+		}
 		parents := make([]*bucket.Manifest, 0, len(v.m.Parents))
 		for _, p := range v.m.Parents {
 			if pv := got[p]; pv != nil && in[p] {

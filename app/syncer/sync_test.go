@@ -8,6 +8,7 @@ import (
 	"fmt"
 	mrand "math/rand"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -427,6 +428,30 @@ func TestMirrorVersionsRefused(t *testing.T) {
 	})
 	if a.st.Blobs.Has(link) || a.head(t, id) != v.Link {
 		t.Fatal("the mirror's version was stored")
+	}
+
+	// Nor can it start a history of its own for the bucket, as its owner.
+	root := *mv.Manifest
+	root.Parents, root.Height, root.Author = nil, 0, m.id
+	root.Shares = slices.Clone(root.Shares)
+	for i := range root.Shares {
+		root.Shares[i].Role = bucket.Owner
+	}
+	raw, err = root.Sign(m.st.ID.Sign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link = blob.Sum(raw)
+	m.setHandler((&fake{backend: m.eng, manifests: map[blob.ID][]byte{link: raw}}).serve)
+	if err := announceBy(t, m, a.id, Head{Bucket: id, Link: link, Height: 0}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A to refuse the mirror's first version", 10*time.Second, func() bool {
+		p := peerState(t, a, id, m.id)
+		return p.State == StateError && strings.Contains(p.Error, "another first version")
+	})
+	if _, err := a.st.DB.VersionByLink(id, link[:]); err == nil || a.st.Blobs.Has(link) || a.head(t, id) != v.Link {
+		t.Fatal("the mirror's first version was taken in")
 	}
 }
 
