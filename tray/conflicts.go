@@ -79,14 +79,25 @@ func (c *ConflictList) reload() {
 	c.list.Refresh()
 }
 
-func (c *ConflictList) do(k db.Conflict, f func(db.Conflict) error) {
-	if err := f(k); err != nil {
-		c.reason.SetText(err.Error())
-		return
-	}
-	c.reason.SetText("")
-	c.reload()
-	c.t.Refresh()
+// do runs a button's action off the UI goroutine (it may write through a
+// mount or wait on the file manager over D-Bus) and then shows its outcome.
+// The returned channel closes once the window shows it.
+func (c *ConflictList) do(k db.Conflict, f func(db.Conflict) error) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := f(k)
+		fyne.DoAndWait(func() {
+			if err != nil {
+				c.reason.SetText(err.Error())
+				return
+			}
+			c.reason.SetText("")
+			c.reload()
+			c.t.Refresh()
+		})
+	}()
+	return done
 }
 
 // errNotMounted: the bucket has no running mount to show its files in.

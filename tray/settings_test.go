@@ -2,6 +2,7 @@ package tray
 
 import (
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -277,15 +278,34 @@ func TestConflictList(t *testing.T) {
 	}
 	// With the bucket not mounted, showing the files says why; the files
 	// named here do not exist, and keeping says so.
-	c.do(c.items[0], c.Show)
+	<-c.do(c.items[0], c.Show)
 	if !strings.Contains(c.reason.Text, "mount this bucket") {
 		t.Fatalf("show without a mount: %q", c.reason.Text)
 	}
-	c.do(c.items[0], c.KeepThis)
+	<-c.do(c.items[0], c.KeepThis)
 	if !strings.Contains(c.reason.Text, "delete the copy: rm /report (conflict from desktop).txt") {
 		t.Fatalf("keep a missing copy: %q", c.reason.Text)
 	}
-	c.do(c.items[0], c.Dismiss)
+	// An action that waits (a file manager slow to answer) does not hold
+	// the window: do returns at once and shows the outcome when it ends.
+	release := make(chan struct{})
+	returned := make(chan (<-chan struct{}), 1)
+	go func() {
+		returned <- c.do(c.items[0], func(db.Conflict) error { <-release; return errors.New("slow file manager") })
+	}()
+	var shown <-chan struct{}
+	select {
+	case shown = <-returned:
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("a button's action ran on the UI goroutine")
+	}
+	close(release)
+	<-shown
+	if c.reason.Text != "slow file manager" {
+		t.Fatalf("outcome of a slow action: %q", c.reason.Text)
+	}
+	<-c.do(c.items[0], c.Dismiss)
 	if len(c.items) != 0 || !c.empty.Visible() || tr.State().Conflicts != 0 {
 		t.Fatalf("after dismiss: %d items", len(c.items))
 	}
@@ -334,8 +354,8 @@ func TestConflictListKeepsThroughTheMount(t *testing.T) {
 	for _, k := range c.items {
 		byPath[k.Path] = k
 	}
-	c.do(byPath["/a.txt"], c.KeepOther)
-	c.do(byPath["/b.txt"], c.KeepThis)
+	<-c.do(byPath["/a.txt"], c.KeepOther)
+	<-c.do(byPath["/b.txt"], c.KeepThis)
 	if c.reason.Text != "" {
 		t.Fatal(c.reason.Text)
 	}
@@ -412,8 +432,8 @@ func TestConflictListKeepsInTheBucket(t *testing.T) {
 	for _, k := range c.items {
 		byPath[k.Path] = k
 	}
-	c.do(byPath["/a.txt"], c.KeepOther)
-	c.do(byPath["/b.txt"], c.KeepThis)
+	<-c.do(byPath["/a.txt"], c.KeepOther)
+	<-c.do(byPath["/b.txt"], c.KeepThis)
 	if c.reason.Text != "" || len(c.items) != 0 {
 		t.Fatalf("%q, %d left", c.reason.Text, len(c.items))
 	}
