@@ -118,6 +118,11 @@ func (a *App) netRoutes() {
 			badRequest(w, err)
 			return
 		}
+		if req.TTLSecs < 0 || req.TTLSecs > int64(p2p.MaxInviteTTL/time.Second) {
+			// Checked before converting: a huge count of seconds wraps around.
+			badRequest(w, fmt.Errorf("an invite may be valid for up to %s, not %d seconds", p2p.MaxInviteTTL, req.TTLSecs))
+			return
+		}
 		inv, _, err := a.Invite(time.Duration(req.TTLSecs)*time.Second, 0)
 		if err != nil {
 			writeErr(w, err)

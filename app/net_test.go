@@ -95,6 +95,11 @@ func TestDeviceRoutes(t *testing.T) {
 		}
 	}
 
+	for _, ttl := range []int64{-1, 7*24*3600 + 1, 18446744074} { // the last one wraps to 0.29 s as nanoseconds
+		if err := lc.Do(testCtx(t), "POST", "/v1/devices/invite", InviteRequest{TTLSecs: ttl}, nil); !errors.Is(err, ErrBadRequest) {
+			t.Fatalf("invite for %d s: %v", ttl, err)
+		}
+	}
 	var inv InviteResponse
 	if err := lc.Do(testCtx(t), "POST", "/v1/devices/invite", InviteRequest{TTLSecs: 600}, &inv); err != nil {
 		t.Fatal(err)
