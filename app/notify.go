@@ -207,23 +207,46 @@ func (n *Notifier) bus() (*dbus.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session bus: %w", err)
 	}
-	for _, member := range []string{"ActionInvoked", "NotificationClosed"} {
-		if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(notifyPath), dbus.WithMatchInterface(notifyName),
-			dbus.WithMatchMember(member)); err != nil {
+	// Clicks only from the notification server; and word of a new server,
+	// which numbers its notifications afresh.
+	rules := [][]dbus.MatchOption{
+		{dbus.WithMatchSender(notifyName), dbus.WithMatchObjectPath(notifyPath), dbus.WithMatchInterface(notifyName), dbus.WithMatchMember("ActionInvoked")},
+		{dbus.WithMatchSender(notifyName), dbus.WithMatchObjectPath(notifyPath), dbus.WithMatchInterface(notifyName), dbus.WithMatchMember("NotificationClosed")},
+		{dbus.WithMatchInterface("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"), dbus.WithMatchArg(0, notifyName)},
+	}
+	for _, r := range rules {
+		if err := conn.AddMatchSignal(r...); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("session bus: %w", err)
 		}
 	}
 	sigs := make(chan *dbus.Signal, 16)
 	conn.Signal(sigs)
-	go n.listen(sigs)
+	go n.listen(conn, sigs)
 	n.conn = conn
 	return conn, nil
 }
 
-// listen handles clicks until the connection closes.
-func (n *Notifier) listen(sigs <-chan *dbus.Signal) {
+// listen handles clicks until the connection closes; the next
+// notification then connects afresh.
+func (n *Notifier) listen(conn *dbus.Conn, sigs <-chan *dbus.Signal) {
+	defer func() {
+		n.mu.Lock()
+		if n.conn == conn {
+			n.conn = nil
+			clear(n.clicks)
+		}
+		n.mu.Unlock()
+	}()
 	for s := range sigs {
+		if s.Name == "org.freedesktop.DBus.NameOwnerChanged" {
+			// The ids we hold were the old server's: a new one may give
+			// them to other notifications.
+			n.mu.Lock()
+			clear(n.clicks)
+			n.mu.Unlock()
+			continue
+		}
 		if len(s.Body) < 2 {
 			continue
 		}

@@ -259,3 +259,46 @@ func TestDialSessionBusNeitherStartsNorHangs(t *testing.T) {
 		t.Fatal("DialSessionBus hung on a bus that does not answer")
 	}
 }
+
+// A restarted notification server numbers its notifications afresh: a click
+// on its notification 1 is not a click on ours that the old one numbered 1.
+func TestNotifierForgetsIdsOfAServerThatLeft(t *testing.T) {
+	conn := sessionBus(t)
+	d := ownDesktop(t, conn)
+	lists := make(chan struct{}, 1)
+	n := NewNotifier(nil, func() { lists <- struct{}{} })
+	n.window = 10 * time.Millisecond
+	defer n.Close()
+	n.Conflict(ConflictNote{Path: "/m/old.txt", CopyPath: "/m/old (conflict).txt"})
+	d.wait(t, "a notification", func() bool { return len(d.notes) == 1 })
+
+	for _, name := range []string{notifyName, fileManagerName} {
+		if _, err := conn.ReleaseName(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn2, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	d2 := ownDesktop(t, conn2)
+	// The new server's notification 1 is another app's; a click on it.
+	conn2.Emit(notifyPath, notifyName+".ActionInvoked", uint32(1), ActionShow)
+	// Someone other than the server claims a click on it too.
+	conn.Emit(notifyPath, notifyName+".ActionInvoked", uint32(1), ActionShow)
+	// Ours, numbered 1 by the new server: its clicks are ours.
+	n.Conflict(ConflictNote{Path: "/m/new.txt", CopyPath: "/m/new (conflict).txt"})
+	d2.wait(t, "a notification from the new server", func() bool { return len(d2.notes) == 1 })
+	conn2.Emit(notifyPath, notifyName+".ActionInvoked", uint32(1), ActionList)
+	select {
+	case <-lists:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a click on our notification did nothing")
+	}
+	d2.mu.Lock()
+	defer d2.mu.Unlock()
+	if len(d2.shown) != 0 {
+		t.Fatalf("a click on another notification showed %q", d2.shown)
+	}
+}
