@@ -160,6 +160,16 @@ func (s *Store) Import(ctx context.Context, raw []byte) (*Manifest, blob.ID, err
 	}
 	link := blob.Sum(raw)
 	b := &Bucket{store: s, ID: uuid.UUID(m.Bucket), Name: m.Name}
+	if len(m.Parents) == 0 {
+		// A bucket has one first version. Another one would pass its own
+		// checks (its author lists itself as owner), so anyone who can
+		// sign could take over a bucket this device already has.
+		if _, err := s.DB.VersionByLink(b.ID.String(), link[:]); err != nil {
+			if vs, err := s.DB.Versions(b.ID.String()); err == nil && len(vs) > 0 {
+				return nil, link, fmt.Errorf("%w: a second first version of bucket %s", ErrBadManifest, b.ID)
+			}
+		}
+	}
 	var parents []*Manifest
 	for _, p := range m.Parents {
 		if _, err := s.DB.VersionByLink(b.ID.String(), p[:]); err != nil {

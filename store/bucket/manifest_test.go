@@ -72,6 +72,19 @@ func TestImportVerifiesManifests(t *testing.T) {
 	m.Author = a.ID.ID()
 	forged, _ = m.Sign(a.ID.Sign)
 	expect(forged, "unknown")
+
+	// A first version of the same bucket made by someone else: valid on
+	// its own terms, but the bucket already has one.
+	taker := TestStore(t, "c")
+	own, _ := taker.Create(ctx, "mine")
+	ownLink, _ := own.HeadLink()
+	first, _ := own.Manifest(ownLink)
+	first.Bucket = m.Bucket
+	forged, _ = first.Sign(taker.ID.Sign)
+	expect(forged, "second first version")
+	if _, _, err := other.Import(ctx, chain[0]); err != nil {
+		t.Fatalf("the bucket's own first version again: %v", err)
+	}
 }
 
 func FuzzDecodeManifest(f *testing.F) {
