@@ -53,6 +53,9 @@ func (a Autostart) Enabled() bool {
 
 // Set writes or removes the entry.
 func (a Autostart) Set(on bool) error {
+	if a.Path == "" { // NewAutostart failed; a relative path would land in the working dir
+		return errors.New("start at login is unavailable here")
+	}
 	if !on {
 		if err := os.Remove(a.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove login entry: %w", err)

@@ -59,3 +59,21 @@ func TestDesktopQuote(t *testing.T) {
 		}
 	}
 }
+
+// With no known entry path (NewAutostart failed), Set refuses instead of
+// writing and removing files in the working directory.
+func TestAutostartWithoutPath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile(filepath.Join(dir, ".tmp"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, on := range []bool{true, false} {
+		if err := (Autostart{}).Set(on); err == nil {
+			t.Errorf("Set(%v) with no path succeeded", on)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ".tmp")); err != nil || string(b) != "mine" {
+		t.Fatalf("a file in the working dir was touched: %q %v", b, err)
+	}
+}
