@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/jax-desktop/jax/fuse/manager"
+	"github.com/jax-desktop/jax/store/bucket"
 	"github.com/jax-desktop/jax/store/db"
 	"github.com/jax-desktop/jax/store/identity"
 )
@@ -21,28 +22,46 @@ const FirstBucketName = "Personal"
 // bucket still to be mounted; a crash in between mounts it next start.
 const firstMountKey = "first_run_mount"
 
+// firstRunKey is set while FirstRun has made the identity but not yet the
+// first bucket, so a start after a crash in between still makes it.
+const firstRunKey = "first_run_pending"
+
 // FirstRun sets up a device that has never run: its identity and a first
 // bucket. It reports whether it did; a device already set up is left alone.
 // Call it before Start, and FinishFirstRun after.
 func FirstRun(ctx context.Context, dirs Dirs, log *slog.Logger) (bool, error) {
+	var s *Store
 	if _, err := identity.Load(dirs.identityPath()); err == nil {
-		return false, nil
+		// Set up already; finish a first run that stopped half way.
+		if s, err = Open(dirs, log); err != nil {
+			return false, err
+		}
+		defer s.Close()
+		if p, err := s.DB.Setting(firstRunKey, ""); err != nil || p == "" {
+			return false, err
+		}
 	} else if !errors.Is(err, identity.ErrNone) {
 		return false, err
+	} else {
+		if s, err = Init(ctx, dirs, "", log); err != nil {
+			return false, err
+		}
+		defer s.Close()
+		if err := s.DB.SetSetting(firstRunKey, "pending"); err != nil {
+			return true, err
+		}
 	}
-	s, err := Init(ctx, dirs, "", log)
-	if err != nil {
-		return false, err
+	b, err := s.Buckets.Open(FirstBucketName)
+	if errors.Is(err, bucket.ErrNoBucket) {
+		b, err = s.Buckets.Create(ctx, FirstBucketName)
 	}
-	defer s.Close()
-	b, err := s.Buckets.Create(ctx, FirstBucketName)
 	if err != nil {
 		return true, fmt.Errorf("create the first bucket: %w", err)
 	}
 	if err := s.DB.SetSetting(firstMountKey, b.ID.String()); err != nil {
 		return true, err
 	}
-	return true, nil
+	return true, s.DB.SetSetting(firstRunKey, "")
 }
 
 // FirstMountPoint is the folder the first bucket is mounted at.

@@ -51,6 +51,54 @@ func TestFirstRun(t *testing.T) {
 	}
 }
 
+// A first run stopped after the identity was made still makes the first
+// bucket at the next start, and only then.
+func TestFirstRunResumes(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	dirs, err := ResolveDirs(filepath.Join(home, "jax"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Init(ctx, dirs, "", nil) // as if FirstRun stopped right here
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DB.SetSetting(firstRunKey, "pending")
+	s.Close()
+	made, err := FirstRun(ctx, dirs, nil)
+	if err != nil || !made {
+		t.Fatalf("resumed first run: %v %v", made, err)
+	}
+	if again, err := FirstRun(ctx, dirs, nil); err != nil || again {
+		t.Fatalf("first run after it finished: %v %v", again, err)
+	}
+	s, err = Open(dirs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bs, _ := s.Buckets.List()
+	id, _ := s.DB.Setting(firstMountKey, "")
+	if len(bs) != 1 || bs[0].Name != FirstBucketName || id == "" {
+		t.Fatalf("buckets %+v, first mount %q", bs, id)
+	}
+
+	// A device set up with 'jax init' is not a first run.
+	other, err := ResolveDirs(filepath.Join(home, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Init(ctx, other, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if made, err := FirstRun(ctx, other, nil); err != nil || made {
+		t.Fatalf("first run on an initialised device: %v %v", made, err)
+	}
+}
+
 // A ~/Jax/Personal left with files in it from an earlier install is kept;
 // the first bucket goes next to it.
 func TestFirstRunBesideAnOldFolder(t *testing.T) {
