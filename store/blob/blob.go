@@ -99,58 +99,14 @@ func (s *Store) path(id ID) string {
 // size is not written again.
 func (s *Store) Put(data []byte) (ID, error) {
 	id := Sum(data)
-	p := s.path(id)
-	if fi, err := os.Stat(p); err == nil && fi.Size() == int64(len(data)) {
-		return id, nil
-	}
-	f, err := os.CreateTemp(s.tmp, "put-")
-	if err != nil {
-		return id, fmt.Errorf("write blob %s: %w", id.Short(), err)
-	}
-	_, err = f.Write(data)
-	if err == nil && len(data) >= 64<<10 {
-		startWriteBack(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(p), 0o700)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return id, fmt.Errorf("write blob %s: %w", id.Short(), err)
-	}
-	return id, nil
+	return id, s.PutVerified(id, data)
 }
 
 // Get reads and verifies a blob, appending it to dst[:0].
 func (s *Store) Get(id ID, dst []byte) ([]byte, error) {
-	f, err := os.Open(s.path(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("blob %s: %w", id.Short(), ErrMissing)
-	}
+	dst, err := s.GetUnverified(id, dst)
 	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", id.Short(), err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", id.Short(), err)
-	}
-	if fi.Size() > 64<<20 {
-		return nil, fmt.Errorf("blob %s is %d bytes: %w", id.Short(), fi.Size(), ErrCorrupt)
-	}
-	n := int(fi.Size())
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	if _, err := readFull(f, dst); err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", id.Short(), err)
+		return nil, err
 	}
 	if Sum(dst) != id {
 		return nil, fmt.Errorf("blob %s: %w", id.Short(), ErrCorrupt)

@@ -44,7 +44,7 @@ func (s *Store) PutVerified(id ID, data []byte) error {
 	return nil
 }
 
-// GetUnverified reads a blob without checking its hash, appending it to
+// GetUnverified reads a blob without checking its hash (Get checks it), appending it to
 // dst[:0]: for sending it to another device, which checks every blob it
 // receives anyway. The size limit is Get's.
 func (s *Store) GetUnverified(id ID, dst []byte) ([]byte, error) {
