@@ -117,25 +117,39 @@ func (c *Client) Add(ctx context.Context, req AddRequest, data io.Reader, progre
 		return nil, err
 	}
 	defer resp.Body.Close()
-	dec := json.NewDecoder(resp.Body)
+	var res *ChangeResult
+	err = decodeLines(ctx, resp.Body, func(p *AddProgress) (bool, error) {
+		switch {
+		case p.Error != nil:
+			return true, &RemoteError{Message: p.Error.Error, Code: p.Error.Code}
+		case p.Result != nil:
+			res = p.Result
+			return true, nil
+		case progress != nil:
+			progress(*p)
+		}
+		return false, nil
+	})
+	return res, err
+}
+
+// decodeLines reads the daemon's answer of JSON lines, one T each, until
+// each says it was the last.
+func decodeLines[T any](ctx context.Context, r io.Reader, each func(*T) (last bool, err error)) error {
+	dec := json.NewDecoder(r)
 	for {
-		var p AddProgress
-		if err := dec.Decode(&p); err != nil {
+		var l T
+		if err := dec.Decode(&l); err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, fmt.Errorf("the daemon's answer broke off: %w", err)
+			return fmt.Errorf("the daemon's answer broke off: %w", err)
 		}
-		switch {
-		case p.Error != nil:
-			return nil, &RemoteError{Message: p.Error.Error, Code: p.Error.Code}
-		case p.Result != nil:
-			return p.Result, nil
-		case progress != nil:
-			progress(p)
+		if last, err := each(&l); last || err != nil {
+			return err
 		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -145,25 +143,18 @@ func (c *Client) SyncNow(ctx context.Context, bucket string, progress func(synce
 		return nil, err
 	}
 	defer resp.Body.Close()
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var l SyncLine
-		if err := dec.Decode(&l); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, fmt.Errorf("the daemon's answer broke off: %w", err)
-		}
+	var st *syncer.BucketStatus
+	err = decodeLines(ctx, resp.Body, func(l *SyncLine) (bool, error) {
 		switch {
 		case l.Error != nil:
-			return nil, &RemoteError{Message: l.Error.Error, Code: l.Error.Code}
+			return true, &RemoteError{Message: l.Error.Error, Code: l.Error.Code}
 		case l.Status != nil:
-			return l.Status, nil
+			st = l.Status
+			return true, nil
 		case l.Progress != nil && progress != nil:
 			progress(*l.Progress)
 		}
-	}
+		return false, nil
+	})
+	return st, err
 }
