@@ -193,20 +193,7 @@ func (d *DB) VersionByLink(bucketID string, link []byte) (Version, error) {
 
 // Parents returns a version's parents.
 func (d *DB) Parents(bucketID string, link []byte) ([][]byte, error) {
-	rows, err := d.Query(`SELECT parent FROM version_parents WHERE bucket_id = ? AND link = ? ORDER BY parent`, bucketID, link)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var p []byte
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return d.blobColumn(`SELECT parent FROM version_parents WHERE bucket_id = ? AND link = ? ORDER BY parent`, bucketID, link)
 }
 
 // Versions returns every version of a bucket, newest (highest) first.
@@ -251,20 +238,7 @@ func (d *DB) Versions(bucketID string) ([]Version, error) {
 
 // Heads returns the bucket's head versions (more than one when forked).
 func (d *DB) Heads(bucketID string) ([][]byte, error) {
-	rows, err := d.Query(`SELECT link FROM heads WHERE bucket_id = ? ORDER BY link`, bucketID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var l []byte
-		if err := rows.Scan(&l); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return d.blobColumn(`SELECT link FROM heads WHERE bucket_id = ? ORDER BY link`, bucketID)
 }
 
 // Conflict is a row of the conflicts table.
@@ -350,22 +324,9 @@ func (d *DB) HasConflicts(bucketID string, version []byte) (bool, error) {
 
 // MergesOf lists the versions whose parents are exactly a and b.
 func (d *DB) MergesOf(bucketID string, a, b []byte) ([][]byte, error) {
-	rows, err := d.Query(`SELECT p.link FROM version_parents p JOIN version_parents q ON q.bucket_id = p.bucket_id AND q.link = p.link
+	return d.blobColumn(`SELECT p.link FROM version_parents p JOIN version_parents q ON q.bucket_id = p.bucket_id AND q.link = p.link
 		WHERE p.bucket_id = ? AND p.parent = ? AND q.parent = ? AND p.parent != q.parent
 		AND (SELECT COUNT(*) FROM version_parents r WHERE r.bucket_id = p.bucket_id AND r.link = p.link) = 2 ORDER BY p.link`, bucketID, a, b)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var l []byte
-		if err := rows.Scan(&l); err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
 }
 
 func scanConflicts(rows *sql.Rows) ([]Conflict, error) {
@@ -385,4 +346,22 @@ func scanConflicts(rows *sql.Rows) ([]Conflict, error) {
 func (d *DB) ResolveConflict(id int64) error {
 	_, err := d.Exec(`UPDATE conflicts SET resolved_at = ? WHERE id = ?`, time.Now().UnixNano(), id)
 	return err
+}
+
+// blobColumn runs a query of one BLOB column and returns its values.
+func (d *DB) blobColumn(query string, args ...any) ([][]byte, error) {
+	rows, err := d.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
