@@ -1,13 +1,9 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,42 +12,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/jax-desktop/jax/app/dbustest"
 )
-
-// sessionBus starts a private dbus-daemon and points the process at it.
-func sessionBus(t *testing.T) *dbus.Conn {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		t.Skip("needs dbus-daemon (apt-get install dbus-daemon)")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addr <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-addr:
-		t.Setenv("DBUS_SESSION_BUS_ADDRESS", a)
-	case <-time.After(10 * time.Second):
-		t.Fatal("dbus-daemon printed no address")
-	}
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
 
 type note struct {
 	Summary, Body string
@@ -121,7 +83,7 @@ func ownDesktop(t *testing.T, conn *dbus.Conn) *desktop {
 }
 
 func TestNotifierConflictActions(t *testing.T) {
-	conn := sessionBus(t)
+	conn := dbustest.Session(t)
 	d := ownDesktop(t, conn)
 	lists := make(chan struct{}, 1)
 	n := NewNotifier(nil, func() { lists <- struct{}{} })
@@ -163,7 +125,7 @@ func TestNotifierConflictActions(t *testing.T) {
 }
 
 func TestNotifierCoalescesBursts(t *testing.T) {
-	conn := sessionBus(t)
+	conn := dbustest.Session(t)
 	d := ownDesktop(t, conn)
 	n := NewNotifier(nil, nil)
 	n.window = 200 * time.Millisecond
@@ -181,7 +143,7 @@ func TestNotifierCoalescesBursts(t *testing.T) {
 }
 
 func TestNotifierWithoutServer(t *testing.T) {
-	sessionBus(t) // a bus, but nobody owns the notification name
+	dbustest.Session(t) // a bus, but nobody owns the notification name
 	var logs bytes.Buffer
 	n := NewNotifier(slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	n.window = 10 * time.Millisecond
@@ -226,22 +188,7 @@ func TestDialSessionBusNeitherStartsNorHangs(t *testing.T) {
 	}
 
 	// A bus that accepts and never answers: an error after the timeout.
-	sock := filepath.Join(t.TempDir(), "bus")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", dbustest.Silent(t))
 	done := make(chan error, 1)
 	go func() {
 		conn, err := DialSessionBus(300 * time.Millisecond)
@@ -263,7 +210,7 @@ func TestDialSessionBusNeitherStartsNorHangs(t *testing.T) {
 // A restarted notification server numbers its notifications afresh: a click
 // on its notification 1 is not a click on ours that the old one numbered 1.
 func TestNotifierForgetsIdsOfAServerThatLeft(t *testing.T) {
-	conn := sessionBus(t)
+	conn := dbustest.Session(t)
 	d := ownDesktop(t, conn)
 	lists := make(chan struct{}, 1)
 	n := NewNotifier(nil, func() { lists <- struct{}{} })

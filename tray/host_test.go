@@ -1,31 +1,16 @@
 package tray
 
 import (
-	"net"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/jax-desktop/jax/app/dbustest"
 )
 
 // A session bus that accepts and never answers must not hold up start-up:
 // both checks give up and report no bus, no tray.
 func TestBusChecksGiveUpOnASilentBus(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "bus")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+sock)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", dbustest.Silent(t))
 	for name, check := range map[string]func() bool{
 		"SessionBus": SessionBus,
 		"WaitHost":   func() bool { return WaitHost(0) },

@@ -76,33 +76,6 @@ func startXvfb(t testing.TB) xserver {
 	return xserver{}
 }
 
-// startBus starts a private session bus and returns its address.
-func startBus(t testing.TB) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addr <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-addr:
-		return a
-	case <-time.After(10 * time.Second):
-		t.Fatal("dbus-daemon printed no address")
-	}
-	return ""
-}
-
 // screenshot reads Xvfb's framebuffer (XWD, 24/32 bits per pixel).
 func (x xserver) screenshot(t testing.TB) *image.NRGBA {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/app/dbustest"
 	"github.com/jax-desktop/jax/fuse/manager"
 )
 
@@ -62,7 +63,7 @@ func (l *logBuffer) String() string {
 
 func newSession(t testing.TB) *session {
 	home := t.TempDir()
-	return &session{t: t, x: startXvfb(t), bus: startBus(t), home: home, jaxHome: filepath.Join(home, "jax"),
+	return &session{t: t, x: startXvfb(t), bus: dbustest.Start(t), home: home, jaxHome: filepath.Join(home, "jax"),
 		logs: &logBuffer{}, raceDir: t.TempDir()}
 }
 

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/hanwen/go-fuse/v2/fs"
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/jax-desktop/jax/app/dbustest"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,42 +99,6 @@ func TestDoctorSeesDaemon(t *testing.T) {
 	}
 }
 
-// privateBus starts a dbus-daemon of the test's own and points the
-// commands the test runs at it.
-func privateBus(t *testing.T) *dbus.Conn {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		t.Skip("needs dbus-daemon (apt-get install dbus)")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addr <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-addr:
-		t.Setenv("DBUS_SESSION_BUS_ADDRESS", a)
-	case <-time.After(10 * time.Second):
-		t.Fatal("dbus-daemon printed no address")
-	}
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
 func TestDoctorSessionBus(t *testing.T) {
 	c := newCLI(t)
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
@@ -146,7 +107,7 @@ func TestDoctorSessionBus(t *testing.T) {
 		t.Fatalf("no bus: %+v", ch)
 	}
 
-	conn := privateBus(t)
+	conn := dbustest.Session(t)
 	r = c.doctor()
 	if ch := r.get(t, "tray host"); ch.Status != statusWarn || !strings.Contains(ch.Detail, "no tray host") || ch.Fix == "" {
 		t.Fatalf("bus without a tray host: %+v", ch)
