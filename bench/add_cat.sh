@@ -12,7 +12,7 @@ jax=${JAX_BIN:-bin/jax}
 [ -x "$jax" ] || go build -o bin/jax ./cmd/jax
 work=$(mktemp -d "${BENCH_DIR:-$PWD/bench/out}.XXXXXX" 2>/dev/null || { mkdir -p bench/out; mktemp -d bench/out/run.XXXXXX; })
 trap 'rm -rf "$work"' EXIT
-export JAX_HOME=$work/home
+export JAX_HOME=$work/home JAX_NETWORK=loopback # never the LAN: no mDNS, relays or port mapping
 src=$work/src.bin
 
 drop() { sync; if [ "$(id -u)" -eq 0 ]; then echo 3 > /proc/sys/vm/drop_caches; fi; }

@@ -10,7 +10,7 @@ size=${1:-1024}; files=${2:-5000}; rounds=${3:-3}
 command -v gocryptfs >/dev/null || { echo "needs gocryptfs (apt-get install gocryptfs)" >&2; exit 1; }
 go build -o bin/jax ./cmd/jax
 work=$(mktemp -d "$PWD/bench/out.XXXXXX")
-export JAX_HOME=$work/jax
+export JAX_HOME=$work/jax JAX_NETWORK=loopback # never the LAN: no mDNS, relays or port mapping
 cleanup() {
   fusermount3 -u "$work/gcf" 2>/dev/null || true
   [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 n=${1:-5}; rounds=${2:-5}; big=${3:-4096}
 go build -o bin/jax ./cmd/jax
 work=$(mktemp -d "$PWD/bench/out.XXXXXX")
-export JAX_HOME=$work/jax
+export JAX_HOME=$work/jax JAX_NETWORK=loopback # never the LAN: no mDNS, relays or port mapping
 daemon=
 stop() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; daemon=; }
 trap 'stop; rm -rf "$work"' EXIT

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	gofuse "github.com/hanwen/go-fuse/v2/fuse"
 
@@ -15,11 +16,8 @@ import (
 // recently used. Chunks are keyed by their stored blob, so files sharing
 // contents share entries; cached data is never modified.
 //
-// A chunk's buffer goes back to a pool once nothing uses it: the cache lets
-// go of it and every read reply pointing into it was sent. A streaming reader
-// then reuses a cache's worth of buffers instead of leaving a cache's worth
-// of garbage every few seconds, which the runtime would let pile up to the
-// process's memory limit (and zero again on each allocation).
+// A chunk's buffer is freed once nothing uses it: the cache let go of it
+// and every read reply pointing into it was sent.
 type chunkCache struct {
 	max int64
 
@@ -45,27 +43,71 @@ func (c *chunk) release() {
 	}
 }
 
-// Buffers for sealed chunks, pooled by size in steps of bufStep.
-const bufStep = 64 << 10
+// Chunk buffers are mapped outside the Go heap, and freed as soon as the
+// chunks' reference counts say nothing uses them. On the heap, a cache's
+// worth of chunks kept the collector running under the manager's memory
+// limit, and buffers it freed came back as fresh pages to fault in and
+// zero. Mapped buffers are page-aligned, so blobs are read into them with
+// direct I/O.
+const (
+	bufMin  = 64 << 10 // smaller chunks (small files) live on the heap
+	bufStep = 16 << 10 // mapped sizes are multiples of this
+	// bufIdleMax bounds the bytes of free buffers kept for reuse: a
+	// streaming reader frees about one chunk for each it reads.
+	bufIdleMax = 8 << 20
+)
 
-var bufPools [(chunker.MaxSize+seal.Overhead)/bufStep + 2]sync.Pool
+var bufs struct {
+	sync.Mutex
+	idle int       // bytes in free
+	free []*[]byte // oldest first
+}
 
-// getBuf returns a buffer of at least n bytes, or nil if n is larger than
-// any chunk.
+// getBuf returns a buffer of at least n bytes, or nil for the heap.
 func getBuf(n int) *[]byte {
-	class := (n + bufStep - 1) / bufStep
-	if class >= len(bufPools) {
+	if n < bufMin || n > chunker.MaxSize+seal.Overhead {
 		return nil
 	}
-	if b, ok := bufPools[class].Get().(*[]byte); ok {
+	bufs.Lock()
+	best := -1
+	for i, b := range bufs.free {
+		// Reuse a buffer if it wastes at most an eighth.
+		if c := cap(*b); c >= n && c <= n+n/8 && (best < 0 || c < cap(*bufs.free[best])) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		b := bufs.free[best]
+		bufs.free = append(bufs.free[:best], bufs.free[best+1:]...)
+		bufs.idle -= cap(*b)
+		bufs.Unlock()
 		return b
 	}
-	b := make([]byte, class*bufStep)
+	bufs.Unlock()
+	size := (n + bufStep - 1) / bufStep * bufStep
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return nil
+	}
 	return &b
 }
 
+// putBuf frees a buffer from getBuf; nothing may use it afterwards.
 func putBuf(b *[]byte) {
-	bufPools[cap(*b)/bufStep].Put(b)
+	var drop []*[]byte
+	bufs.Lock()
+	bufs.free = append(bufs.free, b)
+	bufs.idle += cap(*b)
+	for bufs.idle > bufIdleMax {
+		old := bufs.free[0]
+		bufs.free = bufs.free[1:]
+		bufs.idle -= cap(*old)
+		drop = append(drop, old)
+	}
+	bufs.Unlock()
+	for _, old := range drop {
+		syscall.Munmap(*old)
+	}
 }
 
 func newChunkCache(max int64) *chunkCache {

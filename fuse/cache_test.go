@@ -94,3 +94,34 @@ func TestChunkBuffersReusedSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Freed chunk buffers are reused when their size fits, and no more than
+// bufIdleMax of them stay mapped.
+func TestChunkBufferFreeList(t *testing.T) {
+	b := getBuf(700 << 10)
+	if b == nil || cap(*b) < 700<<10 {
+		t.Fatalf("getBuf(700 KiB) = %v", b)
+	}
+	putBuf(b)
+	if again := getBuf(690 << 10); again != b {
+		t.Fatal("a freed buffer of a fitting size was not reused")
+	} else {
+		putBuf(again)
+	}
+	if small := getBuf(4 << 10); small != nil {
+		t.Fatal("a small chunk should live on the heap")
+	}
+	var held []*[]byte
+	for n := 256 << 10; n < 2<<20; n += 40 << 10 {
+		held = append(held, getBuf(n))
+	}
+	for _, h := range held {
+		putBuf(h)
+	}
+	bufs.Lock()
+	idle := bufs.idle
+	bufs.Unlock()
+	if idle > bufIdleMax || idle == 0 {
+		t.Fatalf("%d bytes of free buffers kept, want (0, %d]", idle, bufIdleMax)
+	}
+}

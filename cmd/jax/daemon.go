@@ -28,6 +28,11 @@ func daemonCmd(g *globals) *cobra.Command {
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if addr := os.Getenv("JAX_PPROF"); addr != "" {
+				if err := servePprof(addr, log); err != nil {
+					return err
+				}
+			}
 			d, err := g.dirs()
 			if err != nil {
 				return err

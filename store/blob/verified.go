@@ -47,6 +47,12 @@ func (s *Store) PutVerified(id ID, data []byte) error {
 // GetUnverified reads a blob without checking its hash (Get checks it), appending it to
 // dst[:0]: for sending it to another device, which checks every blob it
 // receives anyway. The size limit is Get's.
+//
+// A dst that starts on a page and has room for the size rounded up to a
+// page is filled with direct I/O where the system allows it, bypassing the
+// page cache: the mount reads chunks that way, as its own cache and the
+// kernel's cache of the mounted file hold the plaintext already, and
+// caching the ciphertext too cost a fifth of a cold read's CPU.
 func (s *Store) GetUnverified(id ID, dst []byte) ([]byte, error) {
 	f, err := os.Open(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -66,6 +72,9 @@ func (s *Store) GetUnverified(id ID, dst []byte) ([]byte, error) {
 	n := int(fi.Size())
 	if cap(dst) < n {
 		dst = make([]byte, n)
+	}
+	if readDirect(f, dst, n) {
+		return dst[:n], nil
 	}
 	dst = dst[:n]
 	if _, err := readFull(f, dst); err != nil {

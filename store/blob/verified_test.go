@@ -2,9 +2,12 @@ package blob
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"os"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestPutVerified(t *testing.T) {
@@ -63,5 +66,51 @@ func TestGetUnverified(t *testing.T) {
 	}
 	if _, err := s.GetUnverified(Sum([]byte("nope")), nil); !errors.Is(err, ErrMissing) {
 		t.Fatalf("missing blob: got %v", err)
+	}
+}
+
+// A page-aligned buffer with room is filled with direct I/O; the bytes
+// and the hash check are the same as through the page cache.
+func TestGetDirect(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 300<<10+123)
+	rand.Read(data)
+	id, err := s.Put(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, err := unix.Mmap(-1, 0, 320<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(buf)
+	f, err := os.Open(s.Path(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := readDirect(f, buf, len(data))
+	f.Close()
+	if !direct && directKnown(s.Path(id)) {
+		t.Fatal("direct I/O not used on a filesystem that supports it")
+	}
+	got, err := s.Get(id, buf)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("get into an aligned buffer: %v (equal %v)", err, bytes.Equal(got, data))
+	}
+	// An unaligned buffer is never used for direct I/O.
+	f, _ = os.Open(s.Path(id))
+	if readDirect(f, buf[1:], len(data)) {
+		t.Fatal("direct I/O into an unaligned buffer")
+	}
+	f.Close()
+	// Damage one byte: the direct read fails the hash check too.
+	raw, _ := os.ReadFile(s.Path(id))
+	raw[200<<10] ^= 1
+	os.WriteFile(s.Path(id), raw, 0o600)
+	if _, err := s.Get(id, buf); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged blob read directly: %v", err)
 	}
 }

@@ -23,11 +23,11 @@ import (
 // Buffers for one chunk's plaintext and its sealed form. Pooled so a long
 // stream allocates a handful of buffers, not one per chunk.
 var (
-	plainPool  = sync.Pool{New: func() any { b := make([]byte, chunker.MaxSize); return &b }}
-	sealedPool = sync.Pool{New: func() any { b := make([]byte, 0, chunker.MaxSize+seal.Overhead); return &b }}
+	plainPool  = newBufPool(chunker.MaxSize, chunker.MaxSize)
+	sealedPool = newBufPool(0, chunker.MaxSize+seal.Overhead)
 	// Chunker read buffers: many small files (a folder of them through a
 	// mount) would otherwise allocate one each.
-	readPool = sync.Pool{New: func() any { b := make([]byte, chunker.BufferSize); return &b }}
+	readPool = newBufPool(chunker.BufferSize, chunker.BufferSize)
 )
 
 func parallelism() int {
@@ -64,8 +64,8 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 
 	g.Go(func() (err error) {
 		defer close(jobs)
-		rbuf := readPool.Get().(*[]byte)
-		defer readPool.Put(rbuf)
+		rbuf := readPool.get()
+		defer readPool.put(rbuf)
 		c := chunker.NewBuffer(r, k.Gear(), *rbuf)
 		m := mapFile(r)
 		if m != nil {
@@ -91,7 +91,7 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 			if err != nil {
 				return fmt.Errorf("read input: %w", err)
 			}
-			buf := plainPool.Get().(*[]byte)
+			buf := plainPool.get()
 			n := copy(*buf, data)
 			if read += n; m != nil && read-dropped >= 8<<20 {
 				// Pages already copied leave our mapping (not the page
@@ -103,7 +103,7 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 			select {
 			case jobs <- job{i, buf, n}:
 			case <-ctx.Done():
-				plainPool.Put(buf)
+				plainPool.put(buf)
 				return ctx.Err()
 			}
 		}
@@ -111,12 +111,12 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 	for w := 0; w < workers; w++ {
 		g.Go(func() error {
 			for j := range jobs {
-				out := sealedPool.Get().(*[]byte)
+				out := sealedPool.get()
 				sealed := k.Seal((*out)[:0], (*j.buf)[:j.n])
 				id, err := b.store.Blobs.Put(sealed)
 				*out = sealed
-				sealedPool.Put(out)
-				plainPool.Put(j.buf)
+				sealedPool.put(out)
+				plainPool.put(j.buf)
 				if err != nil {
 					return err
 				}
@@ -145,8 +145,8 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 // writeSmall stores an input of at most one chunk without the pipeline's
 // goroutines: most files in a folder are small.
 func (b *Bucket) writeSmall(r io.Reader, size int64, k *seal.Key, progress func(int64)) ([]tree.ChunkRef, int64, error) {
-	buf := plainPool.Get().(*[]byte)
-	defer plainPool.Put(buf)
+	buf := plainPool.get()
+	defer plainPool.put(buf)
 	n, err := io.ReadFull(r, (*buf)[:size])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, 0, fmt.Errorf("read input: %w", err)
@@ -154,11 +154,11 @@ func (b *Bucket) writeSmall(r io.Reader, size int64, k *seal.Key, progress func(
 	if n == 0 {
 		return []tree.ChunkRef{}, 0, nil
 	}
-	out := sealedPool.Get().(*[]byte)
+	out := sealedPool.get()
 	sealed := k.Seal((*out)[:0], (*buf)[:n])
 	id, err := b.store.Blobs.Put(sealed)
 	*out = sealed
-	sealedPool.Put(out)
+	sealedPool.put(out)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -291,7 +291,7 @@ func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
 				return
 			}
 			go func(i int) {
-				buf := sealedPool.Get().(*[]byte)
+				buf := sealedPool.get()
 				d, err := r.chunk(i, (*buf)[:0])
 				slots[i] <- result{d, buf, err}
 			}(i)
@@ -305,7 +305,7 @@ func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
 			return n, res.err
 		}
 		m, err := w.Write(res.data)
-		sealedPool.Put(res.buf)
+		sealedPool.put(res.buf)
 		n += int64(m)
 		if err != nil {
 			return n, err

@@ -1,0 +1,17 @@
+package blob
+
+import "golang.org/x/sys/unix"
+
+// directKnown reports whether path is on a filesystem known to allow
+// O_DIRECT reads.
+func directKnown(path string) bool {
+	var st unix.Statfs_t
+	if unix.Statfs(path, &st) != nil {
+		return false
+	}
+	switch st.Type {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC:
+		return true
+	}
+	return false
+}
