@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 
 	"github.com/google/uuid"
@@ -257,26 +256,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		return err
 	}
 	m.setStatus(cfg, db.StatusRunning, "")
-	m.limitMemory()
 	return nil
-}
-
-// limitMemory tells the Go runtime how much heap the mounts' caches are
-// allowed, plus room for everything else, so garbage is collected before
-// the process grows to twice its caches. GOMEMLIMIT, if set, wins.
-func (m *Manager) limitMemory() {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	m.mu.Lock()
-	// Headroom over the caches for everything else on the heap; the binary
-	// and C memory (SQLite) add about 40 MiB of RSS outside the Go heap.
-	var total int64 = 40 << 20
-	for _, lm := range m.live {
-		total += int64(lm.cfg.CacheSizeMB) << 20
-	}
-	m.mu.Unlock()
-	debug.SetMemoryLimit(total)
 }
 
 func (m *Manager) start(cfg db.Mount) (*liveMount, error) {
@@ -349,7 +329,6 @@ func (m *Manager) Stop(ctx context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.live, id)
 	m.mu.Unlock()
-	m.limitMemory()
 	m.setStatus(lm.cfg, db.StatusStopped, "")
 	return nil
 }
