@@ -43,9 +43,10 @@ const (
 var errStreamEnded = errors.New("stream already ended")
 
 // stream stores contents as they are written: writes go down a pipe into
-// bucket.WriteData running in its own goroutine.
+// bucket.WriteData running in its own goroutine. A failure there shows at
+// a later write or at finish (close), as the pipe buffers a few writes.
 type stream struct {
-	pw *io.PipeWriter
+	pw *pipe
 	n  int64 // bytes written so far
 
 	done   chan struct{} // closed when WriteData returned; then:
@@ -61,16 +62,16 @@ func (f *FS) startStream() *stream {
 	default:
 		return nil
 	}
-	pr, pw := io.Pipe()
-	s := &stream{pw: pw, done: make(chan struct{})}
+	p := newPipe()
+	s := &stream{pw: p, done: make(chan struct{})}
 	go func() {
-		s.chunks, s.size, s.err = f.b.WriteData(context.Background(), pr, nil)
+		s.chunks, s.size, s.err = f.b.WriteData(context.Background(), p, nil)
 		// A writer blocked on the pipe must not wait forever if WriteData
 		// gave up early.
 		if s.err != nil {
-			pr.CloseWithError(s.err)
+			p.closeRead(s.err)
 		} else {
-			pr.CloseWithError(errStreamEnded)
+			p.closeRead(errStreamEnded)
 		}
 		<-f.streams
 		close(s.done)
@@ -86,7 +87,7 @@ func (s *stream) write(p []byte) error {
 
 // finish ends the stream and returns what it stored. It may be called again.
 func (s *stream) finish() ([]tree.ChunkRef, int64, error) {
-	s.pw.Close()
+	s.pw.closeWrite(nil)
 	<-s.done
 	if s.err == nil && s.size != s.n {
 		s.err = fmt.Errorf("stored %d of %d bytes written", s.size, s.n)
@@ -96,7 +97,7 @@ func (s *stream) finish() ([]tree.ChunkRef, int64, error) {
 
 // abort ends the stream, dropping what it stored.
 func (s *stream) abort() {
-	s.pw.CloseWithError(errStreamEnded)
+	s.pw.closeWrite(errStreamEnded)
 	<-s.done
 }
 
