@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/jax-desktop/jax/app"
 	"github.com/jax-desktop/jax/store/db"
@@ -148,18 +147,20 @@ func openConflicts(a *app.App) []db.Conflict {
 	return out
 }
 
-// Install puts the icon and menu in the tray. Call it on the main
-// goroutine before the app runs: Fyne starts its tray only if it has a menu
-// by then.
+// Install puts the icon and menu in the tray; call it once, only with a
+// session bus (the tray is an item on it).
 func (t *Tray) Install() {
 	s := t.State()
-	if d, ok := t.fa.(desktop.App); ok {
-		d.SetSystemTrayMenu(Menu(s, t.actions()))
-		t.icon = s.Icon()
-		d.SetSystemTrayIcon(Icon(t.icon))
-		t.installed = true
-		t.shown = s
+	t.icon = s.Icon()
+	t.shown = s
+	t.installed = true
+	setSystrayIcon(Icon(t.icon))
+	setSystrayMenu(Menu(s, t.actions()))
+	title := t.fa.Metadata().Name
+	if title == "" {
+		title = t.fa.UniqueID()
 	}
+	startSystray(title)
 }
 
 func (t *Tray) apply() {
@@ -168,12 +169,12 @@ func (t *Tray) apply() {
 	fyne.Do(func() {
 		// The menu is rebuilt only when what it shows changed: a reset makes
 		// tray hosts reload it.
-		if d, ok := t.fa.(desktop.App); ok && t.installed && !reflect.DeepEqual(s, t.shown) {
+		if t.installed && !reflect.DeepEqual(s, t.shown) {
 			t.shown = s
-			d.SetSystemTrayMenu(menu)
+			setSystrayMenu(menu)
 			if s.Icon() != t.icon {
 				t.icon = s.Icon()
-				d.SetSystemTrayIcon(Icon(t.icon))
+				setSystrayIcon(Icon(t.icon))
 			}
 		}
 		if t.conflicts != nil {

@@ -433,3 +433,24 @@ func eventually(t testing.TB, what string, timeout time.Duration, f func() bool)
 		}
 	}
 }
+
+// glDriver returns the OpenGL driver library mapped into a process (the
+// GLVND vendor library or a Mesa driver), or "" when none is.
+func glDriver(t testing.TB, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		lib := filepath.Base(f[5])
+		if strings.HasPrefix(lib, "libGLX_") || strings.Contains(lib, "_dri.so") || strings.HasPrefix(lib, "libgallium") {
+			return f[5]
+		}
+	}
+	return ""
+}

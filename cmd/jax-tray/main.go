@@ -131,8 +131,8 @@ func run(args []string) error {
 	}()
 
 	if tray.SessionBus() {
-		// Without a session bus Fyne's tray cannot start (and fails at
-		// quit), so it is only set up with one.
+		// The tray is an item on the session bus; without a bus, systray
+		// would start one with dbus-launch.
 		t.Install()
 	}
 	fa.Lifecycle().SetOnStarted(func() {

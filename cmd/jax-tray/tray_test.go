@@ -254,6 +254,11 @@ func TestTrayEndToEnd(t *testing.T) {
 	if n := colours(s.x.screenshot(t), 16); n > 2 {
 		t.Errorf("a window is shown after a login start (%d colours on screen)", n)
 	}
+	// Nor OpenGL, which starts with the first window (under a software
+	// renderer it is most of the memory the app uses).
+	if lib := glDriver(t, s.proc.Process.Pid); lib != "" {
+		t.Errorf("OpenGL loaded after a login start with no window: %s", lib)
+	}
 
 	// The jax command talks to the tray app's instance.
 	cli := jaxCLI{t: t, bin: jax, env: s.env(), jaxHome: s.jaxHome}
@@ -362,6 +367,9 @@ func TestTrayEndToEnd(t *testing.T) {
 	eventually(t, "the conflict list drawn", 20*time.Second, func() bool { return colours(s.x.screenshot(t), 64) > 8 })
 	time.Sleep(time.Second) // let it finish drawing
 	artifact(t, "jax-tray-conflicts.png", s.x.screenshot(t))
+	if glDriver(t, s.proc.Process.Pid) == "" {
+		t.Error("no OpenGL driver mapped while a window is drawn")
+	}
 
 	// A second launch shows the running one's settings window and exits 0.
 	second := s.trayCmd()
