@@ -147,8 +147,8 @@ func openConflicts(a *app.App) []db.Conflict {
 	return out
 }
 
-// Install puts the icon and menu in the tray; call it once, only with a
-// session bus (the tray is an item on it).
+// Install puts the icon and menu in the tray. Call it once, on the UI
+// goroutine once the app runs, and on Linux only with a session bus.
 func (t *Tray) Install() {
 	s := t.State()
 	t.icon = s.Icon()

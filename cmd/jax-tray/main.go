@@ -130,12 +130,13 @@ func run(args []string) error {
 		}
 	}()
 
-	if tray.SessionBus() {
-		// The tray is an item on the session bus; without a bus, systray
-		// would start one with dbus-launch.
-		t.Install()
-	}
 	fa.Lifecycle().SetOnStarted(func() {
+		// On the main thread once the UI runs, where Fyne started its own
+		// tray (macOS needs both). The tray is an item on the session bus;
+		// without a bus, systray would start one with dbus-launch.
+		if tray.SessionBus() {
+			t.Install()
+		}
 		go t.Run(serveCtx)
 		go t.Idle(serveCtx)
 		if !*login {
