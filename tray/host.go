@@ -19,7 +19,7 @@ const NoTrayHint = "No system tray was found, so Jax shows this window instead. 
 
 const watcherName = "org.kde.StatusNotifierWatcher"
 
-// SessionBus reports whether a session bus is reachable (Fyne's tray needs
+// SessionBus reports whether a session bus is reachable (the tray needs
 // one on Linux and the BSDs).
 func SessionBus() bool {
 	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
