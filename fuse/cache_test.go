@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/jax-desktop/jax/store/bucket"
@@ -98,6 +99,12 @@ func TestChunkBuffersReusedSafely(t *testing.T) {
 // Freed chunk buffers are reused when their size fits, and no more than
 // bufIdleMax of them stay mapped.
 func TestChunkBufferFreeList(t *testing.T) {
+	bufs.Lock() // start from an empty list: other tests free buffers too
+	for _, b := range bufs.free {
+		syscall.Munmap(*b)
+	}
+	bufs.free, bufs.idle = nil, 0
+	bufs.Unlock()
 	b := getBuf(700 << 10)
 	if b == nil || cap(*b) < 700<<10 {
 		t.Fatalf("getBuf(700 KiB) = %v", b)
