@@ -360,7 +360,11 @@ func (f *FS) commit(ctx context.Context, of *openFile) syscall.Errno {
 	of.entry = ne
 	of.stagedFrom.Store(ne)
 	f.journalLocked(ne)
-	f.scheduleLocked()
+	if n >= saveNowSize {
+		f.scheduleInLocked(0)
+	} else {
+		f.scheduleLocked()
+	}
 	return 0
 }
 

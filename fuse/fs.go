@@ -287,10 +287,22 @@ func (f *FS) announce(v *bucket.Version) {
 }
 
 // schedule arms the coalesced save. Callers hold f.mu.
-func (f *FS) scheduleLocked() {
+func (f *FS) scheduleLocked() { f.scheduleInLocked(f.opt.SaveDelay) }
+
+// saveNowSize is the size of a committed file that is saved without the
+// coalescing delay: writing it took longer than the delay already, and
+// other devices wait for the save to fetch it.
+const saveNowSize = 32 << 20
+
+// scheduleInLocked arms the coalesced save to run within d. Callers hold
+// f.mu.
+func (f *FS) scheduleInLocked(d time.Duration) {
 	f.dirty = true
+	if f.timer != nil && d < f.opt.SaveDelay {
+		f.timer.Reset(d)
+	}
 	if f.timer == nil {
-		f.timer = time.AfterFunc(f.opt.SaveDelay, func() {
+		f.timer = time.AfterFunc(d, func() {
 			inv, err := f.save(context.Background())
 			if err != nil {
 				f.log.Error("save failed", "err", err)

@@ -309,6 +309,24 @@ func TestSavesAreCoalesced(t *testing.T) {
 	}
 }
 
+// A large file closed is saved at once: other devices wait for that save,
+// and there is nothing left to coalesce it with.
+func TestLargeFileSavedWithoutDelay(t *testing.T) {
+	saved := make(chan *bucket.Version, 4)
+	m := mountBucket(t, nil, nil, Options{SaveDelay: time.Hour, OnSave: func(v *bucket.Version) { saved <- v }})
+	if err := os.WriteFile(m.path("big"), randBytes(3, saveNowSize), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-saved:
+		if _, err := v.Tree.Lookup("/big"); err != nil {
+			t.Fatalf("the save without delay lacks the file: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a closed large file waited for the coalescing delay")
+	}
+}
+
 func TestLargeFile(t *testing.T) {
 	m := mountBucket(t, nil, nil, Options{})
 	data := randBytes(7, 64<<20)
