@@ -340,6 +340,7 @@ func (f *FS) save(ctx context.Context) (invalidation, error) {
 	mark := f.journalLen
 	f.mu.Unlock()
 
+	start := time.Now()
 	res, err := f.b.Save(ctx, base, snap, merge.Options{})
 
 	f.mu.Lock()
@@ -357,6 +358,7 @@ func (f *FS) save(ctx context.Context) (invalidation, error) {
 		f.log.Warn("merge conflict", "conflict", c.String(), "version", res.Version.Link.Short())
 	}
 	if res.Version.Link != base.Link {
+		f.log.Debug("saved", "height", res.Version.Manifest.Height, "took", time.Since(start))
 		f.announce(res.Version)
 	}
 	return inv, nil

@@ -148,7 +148,9 @@ func (e *Engine) incoming(ctx context.Context, bs *bstate, dev tree.DeviceID, li
 	e.setPeer(bs, dev, state, "")
 	if res != nil && res.Action != merge.UpToDate && res.Action != merge.KeepOurs {
 		if e.cfg.OnSynced != nil {
+			start := time.Now()
 			e.cfg.OnSynced(ctx, bs.id)
+			e.log.Debug("mounts updated", "bucket", bs.id, "took", time.Since(start))
 		}
 		ev := Event{Kind: "synced", Bucket: bs.id, Device: dev.String()}
 		if res.Version != nil {
@@ -276,6 +278,7 @@ func (e *Engine) pullFrom(ctx context.Context, f *fetcher, bs *bstate, dev tree.
 	prog.Blobs += len(order)
 	bs.mu.Unlock()
 	e.progress(bs, prog, true)
+	start := time.Now()
 	err = f.fetchAll(order, func(id blob.ID, _ int) {
 		bs.mu.Lock()
 		prog.BlobsDone++
@@ -291,14 +294,18 @@ func (e *Engine) pullFrom(ctx context.Context, f *fetcher, bs *bstate, dev tree.
 	if err != nil {
 		return err
 	}
+	fetched := time.Now()
 	if err := e.st.Blobs.Sync(); err != nil {
 		return err
 	}
+	synced := time.Now()
 	for _, v := range vs { // oldest first: parents are recorded before children
 		if _, _, err := e.st.Import(ctx, v.raw); err != nil {
 			return fmt.Errorf("record version %d: %w", v.m.Height, err)
 		}
 	}
+	e.log.Debug("pulled", "bucket", bs.id, "device", dev.Short(), "versions", len(vs), "blobs", len(order),
+		"bytes", prog.Bytes, "fetch", fetched.Sub(start), "sync", synced.Sub(fetched), "record", time.Since(synced))
 	e.progress(bs, prog, true)
 	return nil
 }

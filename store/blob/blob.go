@@ -108,10 +108,14 @@ func (s *Store) Get(id ID, dst []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if Sum(dst) != id {
+	return verify(id, dst)
+}
+
+func verify(id ID, data []byte) ([]byte, error) {
+	if Sum(data) != id {
 		return nil, fmt.Errorf("blob %s: %w", id.Short(), ErrCorrupt)
 	}
-	return dst, nil
+	return data, nil
 }
 
 func readFull(f *os.File, b []byte) (int, error) {

@@ -1,4 +1,11 @@
 package blob
 
+import (
+	"os"
+	"testing"
+)
+
 // directKnown: readDirect is not used on macOS.
 func directKnown(path string) bool { return false }
+
+func dropCache(t *testing.T, f *os.File) {}

@@ -1,6 +1,11 @@
 package blob
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
 
 // directKnown reports whether path is on a filesystem known to allow
 // O_DIRECT reads.
@@ -14,4 +19,14 @@ func directKnown(path string) bool {
 		return true
 	}
 	return false
+}
+
+// dropCache writes f back and evicts its pages from the page cache.
+func dropCache(t *testing.T, f *os.File) {
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -23,7 +23,8 @@ func syncFS(dir *os.File) error {
 
 // readDirect reads the n bytes of f into dst with O_DIRECT, if dst allows
 // it (page-aligned, with room for n rounded up to a page), reporting
-// whether it did. Where direct I/O is refused the caller reads normally.
+// whether it did; or from the page cache if they are all there already.
+// Where direct I/O is refused the caller reads normally.
 func readDirect(f *os.File, dst []byte, n int) bool {
 	const page = 4096
 	r := (n + page - 1) &^ (page - 1)
@@ -31,6 +32,13 @@ func readDirect(f *os.File, dst []byte, n int) bool {
 		return false
 	}
 	fd := int(f.Fd())
+	// A blob with pages in the page cache (just written or fetched) is
+	// read from there: direct I/O would write them back first, then read
+	// the disk. (Asking with a RWF_NOWAIT read would start readahead.)
+	var cs unix.Cachestat_t
+	if err := unix.Cachestat(uint(fd), &unix.CachestatRange{Len: uint64(n)}, &cs, 0); err == nil && cs.Cache > 0 {
+		return false // (before Linux 6.5 there is no cachestat: read directly)
+	}
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
 		return false

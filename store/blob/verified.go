@@ -47,13 +47,25 @@ func (s *Store) PutVerified(id ID, data []byte) error {
 // GetUnverified reads a blob without checking its hash (Get checks it), appending it to
 // dst[:0]: for sending it to another device, which checks every blob it
 // receives anyway. The size limit is Get's.
-//
-// A dst that starts on a page and has room for the size rounded up to a
-// page is filled with direct I/O where the system allows it, bypassing the
-// page cache: the mount reads chunks that way, as its own cache and the
-// kernel's cache of the mounted file hold the plaintext already, and
-// caching the ciphertext too cost a fifth of a cold read's CPU.
 func (s *Store) GetUnverified(id ID, dst []byte) ([]byte, error) {
+	return s.getUnverified(id, dst, false)
+}
+
+// GetDirect is Get bypassing the page cache where it can: with direct I/O
+// if dst starts on a page and has room for the size rounded up to a page.
+// For the mount's reads: its chunk cache and the kernel's cache of the
+// mounted file hold the plaintext already, and caching the ciphertext too
+// cost a fifth of a cold read's CPU. Not for blobs likely still in the
+// page cache (just written, or about to be read again).
+func (s *Store) GetDirect(id ID, dst []byte) ([]byte, error) {
+	dst, err := s.getUnverified(id, dst, true)
+	if err != nil {
+		return nil, err
+	}
+	return verify(id, dst)
+}
+
+func (s *Store) getUnverified(id ID, dst []byte, direct bool) ([]byte, error) {
 	f, err := os.Open(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", id.Short(), ErrMissing)
@@ -73,7 +85,7 @@ func (s *Store) GetUnverified(id ID, dst []byte) ([]byte, error) {
 	if cap(dst) < n {
 		dst = make([]byte, n)
 	}
-	if readDirect(f, dst, n) {
+	if direct && readDirect(f, dst, n) {
 		return dst[:n], nil
 	}
 	dst = dst[:n]
