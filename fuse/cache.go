@@ -21,10 +21,11 @@ import (
 type chunkCache struct {
 	max int64
 
-	mu   sync.Mutex // guards the fields below
-	size int64
-	ll   *list.List // of *chunk, most recent first
-	m    map[[32]byte]*list.Element
+	mu      sync.Mutex // guards the fields below
+	size    int64
+	pending int64      // reserved for chunks being fetched
+	ll      *list.List // of *chunk, most recent first
+	m       map[[32]byte]*list.Element
 }
 
 // chunk is one decrypted chunk. Each holder (the cache, a read in
@@ -54,7 +55,7 @@ const (
 	bufStep = 16 << 10 // mapped sizes are multiples of this
 	// bufIdleMax bounds the bytes of free buffers kept for reuse: a
 	// streaming reader frees about one chunk for each it reads.
-	bufIdleMax = 8 << 20
+	bufIdleMax = 2 << 20
 )
 
 var bufs struct {
@@ -158,7 +159,27 @@ func (c *chunkCache) put(ch *chunk) {
 	ch.refs.Add(1)
 	c.m[ch.key] = c.ll.PushFront(ch)
 	c.size += ch.cost()
-	for c.size > c.max {
+	c.evictLocked()
+}
+
+// reserve counts n bytes of a chunk being fetched against the budget until
+// unreserve, evicting to make room: with readahead a dozen chunks are in
+// flight, which the memory target must cover too.
+func (c *chunkCache) reserve(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending += n
+	c.evictLocked()
+}
+
+func (c *chunkCache) unreserve(n int64) {
+	c.mu.Lock()
+	c.pending -= n
+	c.mu.Unlock()
+}
+
+func (c *chunkCache) evictLocked() {
+	for c.size+c.pending > c.max && c.ll.Len() > 0 {
 		el := c.ll.Back()
 		old := el.Value.(*chunk)
 		c.ll.Remove(el)

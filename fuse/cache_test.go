@@ -38,6 +38,18 @@ func TestChunkCacheBound(t *testing.T) {
 	if _, ok := c.get([32]byte{4}); ok || c.size > c.max {
 		t.Fatalf("over budget: %d", c.size)
 	}
+	// Chunks being fetched count too: reserving room evicts.
+	c.reserve(7)
+	if _, ok := c.get([32]byte{3}); ok || c.size+c.pending > c.max {
+		t.Fatalf("reservation not made room for: size %d pending %d", c.size, c.pending)
+	}
+	c.unreserve(7)
+	// Reservations larger than the budget empty the cache, nothing worse.
+	c.reserve(20)
+	if c.ll.Len() != 0 {
+		t.Fatalf("%d chunks kept with the budget reserved", c.ll.Len())
+	}
+	c.unreserve(20)
 }
 
 // A chunk's buffer is reused only once the cache and every reply let go of

@@ -514,7 +514,10 @@ func (f *FS) fetch(r *bucket.FileReader, i int, key [32]byte) (*chunk, error) {
 			<-wait
 			continue // cached now, or failed: then fetch it ourselves
 		}
+		n := int64(r.SealedSize(i))
+		f.cache.reserve(n)
 		ch, err := f.readChunk(r, i, key)
+		f.cache.unreserve(n)
 		if err == nil {
 			f.cache.put(ch)
 		}

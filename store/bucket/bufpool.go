@@ -21,7 +21,7 @@ type bufPool struct {
 }
 
 const (
-	idleDrop = 2 * time.Second
+	idleDrop = 500 * time.Millisecond
 	poolMax  = 16 // buffers kept at most per pool
 )
 
