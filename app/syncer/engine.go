@@ -55,7 +55,7 @@ type Config struct {
 	// the new version into live mounts there).
 	OnSynced func(ctx context.Context, bucketID string)
 	Ping     time.Duration // how often heads are exchanged with every device; default 60 s
-	Parallel int           // blob requests in flight per pull; default 8
+	Parallel int           // blob requests in flight per pull; default 16
 	Timeout  time.Duration // longest wait for one read or write on a stream; default 30 s
 	Log      *slog.Logger
 }
@@ -98,7 +98,10 @@ func New(cfg Config) *Engine {
 		cfg.Ping = 60 * time.Second
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 8
+		// 16 fetched 1 GiB on loopback in 2.1-2.3 s, 8 in 4.2-4.9 s, 32 in
+		// 3.5 s: each request waits on a blob file write as well as the
+		// network, and about 10 MiB of blobs are in memory at once.
+		cfg.Parallel = 16
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
