@@ -30,3 +30,17 @@ func dropCache(t *testing.T, f *os.File) {
 		t.Fatal(err)
 	}
 }
+
+// cachedPages is how many of path's pages are in the page cache.
+func cachedPages(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cs unix.Cachestat_t
+	if err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{}, &cs, 0); err != nil {
+		t.Skipf("cachestat: %v", err)
+	}
+	return int(cs.Cache)
+}

@@ -66,6 +66,10 @@ func syncEach(dir *os.File) error {
 	return err
 }
 
+// writeDirect does nothing on macOS, where the equivalent (F_NOCACHE) has
+// not been measured: writes stay buffered.
+func writeDirect(f *os.File, data []byte) (bool, error) { return false, nil }
+
 // readDirect does nothing on macOS, where the equivalent (F_NOCACHE) has
 // not been measured: reads stay buffered.
 func readDirect(f *os.File, dst []byte, n int) bool { return false }

@@ -12,7 +12,8 @@ import (
 // Sum(data) (a blob received from another device is hashed once, to check
 // it, not again here). Writing works as in Put: a temporary file renamed
 // into place, made durable by the next Sync. A blob already present with
-// the right size is not written again.
+// the right size is not written again. A large blob in page-aligned memory
+// is written around the page cache (see writeDirect).
 func (s *Store) PutVerified(id ID, data []byte) error {
 	p := s.path(id)
 	if fi, err := os.Stat(p); err == nil && fi.Size() == int64(len(data)) {
@@ -22,11 +23,14 @@ func (s *Store) PutVerified(id ID, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("write blob %s: %w", id.Short(), err)
 	}
-	_, err = f.Write(data)
-	if err == nil && len(data) >= 64<<10 {
-		// Start writing back now, so the Sync before the next commit
-		// finds little left to do.
-		startWriteBack(f)
+	direct, err := writeDirect(f, data)
+	if !direct && err == nil {
+		_, err = f.Write(data)
+		if err == nil && len(data) >= 64<<10 {
+			// Start writing back now, so the Sync before the next
+			// commit finds little left to do.
+			startWriteBack(f)
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -44,28 +48,12 @@ func (s *Store) PutVerified(id ID, data []byte) error {
 	return nil
 }
 
-// GetUnverified reads a blob without checking its hash (Get checks it), appending it to
-// dst[:0]: for sending it to another device, which checks every blob it
-// receives anyway. The size limit is Get's.
+// GetUnverified reads a blob without checking its hash (Get checks it),
+// appending it to dst[:0]: for sending it to another device, which checks
+// every blob it receives anyway. The size limit is Get's. A large blob not
+// in the page cache is read around it into a page-aligned dst with room
+// (see readDirect).
 func (s *Store) GetUnverified(id ID, dst []byte) ([]byte, error) {
-	return s.getUnverified(id, dst, false)
-}
-
-// GetDirect is Get bypassing the page cache where it can: with direct I/O
-// if dst starts on a page and has room for the size rounded up to a page.
-// For the mount's reads: its chunk cache and the kernel's cache of the
-// mounted file hold the plaintext already, and caching the ciphertext too
-// cost a fifth of a cold read's CPU. Not for blobs likely still in the
-// page cache (just written, or about to be read again).
-func (s *Store) GetDirect(id ID, dst []byte) ([]byte, error) {
-	dst, err := s.getUnverified(id, dst, true)
-	if err != nil {
-		return nil, err
-	}
-	return verify(id, dst)
-}
-
-func (s *Store) getUnverified(id ID, dst []byte, direct bool) ([]byte, error) {
 	f, err := os.Open(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", id.Short(), ErrMissing)
@@ -85,7 +73,7 @@ func (s *Store) getUnverified(id ID, dst []byte, direct bool) ([]byte, error) {
 	if cap(dst) < n {
 		dst = make([]byte, n)
 	}
-	if direct && readDirect(f, dst, n) {
+	if readDirect(f, dst, n) {
 		return dst[:n], nil
 	}
 	dst = dst[:n]

@@ -130,7 +130,7 @@ func (b *Bucket) Check(ctx context.Context, progress func(done, total int)) (*Re
 			}
 			u := chunks[c]
 			r := &FileReader{b: b, path: u.path, chunks: []tree.ChunkRef{c}, offs: []int64{0}}
-			_, err := r.chunk(0, nil, false)
+			_, err := r.chunk(0, nil)
 			mu.Lock()
 			rep.Bytes += int64(c.Size)
 			if err != nil {

@@ -197,17 +197,13 @@ func (r *FileReader) Size() int64 { return r.size }
 
 // chunk reads, verifies and decrypts chunk i, reusing buf's memory if it
 // is large enough.
-func (r *FileReader) chunk(i int, buf []byte, direct bool) ([]byte, error) {
+func (r *FileReader) chunk(i int, buf []byte) ([]byte, error) {
 	c := r.chunks[i]
 	k, err := r.b.key(c.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.path, err)
 	}
-	get := r.b.store.Blobs.Get
-	if direct {
-		get = r.b.store.Blobs.GetDirect
-	}
-	raw, err := get(c.Blob, buf)
+	raw, err := r.b.store.Blobs.Get(c.Blob, buf)
 	if err == nil {
 		raw, err = k.OpenInPlace(raw)
 	}
@@ -226,7 +222,7 @@ func (r *FileReader) SealedSize(i int) int { return int(r.chunks[i].Size) + seal
 // ChunkInto reads, verifies and decrypts chunk i, reusing buf's memory if
 // it holds SealedSize(i) bytes; the plaintext is a tail of buf then.
 func (r *FileReader) ChunkInto(i int, buf []byte) ([]byte, error) {
-	return r.chunk(i, buf[:0], true)
+	return r.chunk(i, buf[:0])
 }
 
 // Chunks is how many chunks the file has.
@@ -235,7 +231,7 @@ func (r *FileReader) Chunks() int { return len(r.chunks) }
 // Chunk reads, verifies and decrypts chunk i into new memory the caller
 // owns, returning it and the chunk's offset in the file.
 func (r *FileReader) Chunk(i int) ([]byte, int64, error) {
-	d, err := r.chunk(i, nil, false)
+	d, err := r.chunk(i, nil)
 	return d, r.offs[i], err
 }
 
@@ -252,7 +248,7 @@ func (r *FileReader) ReadAt(p []byte, off int64) (int, error) {
 		if r.lastI != i {
 			r.mu.Unlock()
 			var err error
-			if data, err = r.chunk(i, nil, false); err != nil {
+			if data, err = r.chunk(i, nil); err != nil {
 				return n, err
 			}
 			r.mu.Lock()
@@ -296,7 +292,7 @@ func (r *FileReader) WriteTo(w io.Writer) (int64, error) {
 			}
 			go func(i int) {
 				buf := sealedPool.get()
-				d, err := r.chunk(i, (*buf)[:0], false)
+				d, err := r.chunk(i, (*buf)[:0])
 				slots[i] <- result{d, buf, err}
 			}(i)
 		}
