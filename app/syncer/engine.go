@@ -81,6 +81,10 @@ type Engine struct {
 	reach   map[string]*reach
 	heads   map[string]headCache
 
+	offered    map[string]*offers   // chunks of large writes offered, by bucket
+	prefetches map[string]*prefetch // chunks offered to us, by bucket
+	flight     inflight
+
 	fetched, served atomic.Int64 // blobs
 	fetchedBytes    atomic.Int64
 
@@ -113,13 +117,16 @@ func New(cfg Config) *Engine {
 	return &Engine{cfg: cfg, st: cfg.Store, me: cfg.Store.ID.ID(), log: cfg.Log.With("part", "sync"),
 		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
 		buckets: map[string]*bstate{}, dirty: map[string]bool{}, subs: map[chan Event]struct{}{},
-		reach: map[string]*reach{}, heads: map[string]headCache{}}
+		reach: map[string]*reach{}, heads: map[string]headCache{},
+		offered: map[string]*offers{}, prefetches: map[string]*prefetch{}}
 }
 
-// Start announces every new head at once from now on, and exchanges heads
-// with every connected device now and every Ping.
+// Start announces every new head at once from now on, offers the chunks of
+// large writes as they are stored, and exchanges heads with every
+// connected device now and every Ping.
 func (e *Engine) Start() {
 	e.st.OnHeadChange(e.headChanged)
+	e.st.OnChunks(e.chunksStored)
 	e.spawn(e.loop)
 }
 

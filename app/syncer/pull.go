@@ -607,21 +607,50 @@ func (f *fetcher) fetchAll(ids []blob.ID, done func(blob.ID, int)) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data, err := f.blob(id)
+			n, err := f.fetchStore(id)
 			if err != nil {
 				return err
 			}
-			err = f.e.st.Blobs.PutVerified(id, data) // f.blob hashed it
-			n := len(data)
-			putBuf(data)
-			if err != nil {
-				return err
-			}
-			f.e.fetched.Add(1)
-			f.e.fetchedBytes.Add(int64(n))
 			done(id, n)
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// fetchStore fetches and stores one blob and returns its size. If another
+// fetch of this engine has it in hand (the prefetch of offered chunks), it
+// waits for that one instead.
+func (f *fetcher) fetchStore(id blob.ID) (int, error) {
+	for {
+		mine, wait := f.e.flight.claim(id)
+		if mine {
+			break
+		}
+		select {
+		case <-wait:
+		case <-f.ctx.Done():
+			return 0, f.ctx.Err()
+		}
+		if n, err := f.e.st.Blobs.Size(id); err == nil {
+			return int(n), nil
+		}
+	}
+	defer f.e.flight.release(id)
+	if n, err := f.e.st.Blobs.Size(id); err == nil {
+		return int(n), nil // stored meanwhile
+	}
+	data, err := f.blob(id)
+	if err != nil {
+		return 0, err
+	}
+	err = f.e.st.Blobs.PutVerified(id, data) // f.blob hashed it
+	n := len(data)
+	putBuf(data)
+	if err != nil {
+		return 0, err
+	}
+	f.e.fetched.Add(1)
+	f.e.fetchedBytes.Add(int64(n))
+	return n, nil
 }

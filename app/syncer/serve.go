@@ -57,6 +57,11 @@ func (e *Engine) answer(dev tree.DeviceID, req *message) *message {
 			return refuse("%v", err)
 		}
 		return e.answerBlob(dev, req)
+	case opEarly:
+		if _, _, err := e.allowed(dev, req.Bucket); err != nil {
+			return refuse("%v", err)
+		}
+		return e.answerEarly(dev, req)
 	}
 	return &message{Op: opError, Code: codeBad, Err: fmt.Sprintf("unknown request %d", req.Op)}
 }
@@ -187,14 +192,15 @@ func toID(b []byte) (blob.ID, bool) {
 }
 
 // answerBlob sends one blob of a bucket shared with the asker. The blob
-// must belong to one of the bucket's versions: a device cannot read another
-// bucket's blobs by naming them.
+// must belong to one of the bucket's versions, or be a chunk this device
+// offered for the bucket lately: a device cannot read another bucket's
+// blobs by naming them.
 func (e *Engine) answerBlob(dev tree.DeviceID, req *message) *message {
 	id, ok := toID(req.Blob)
 	if !ok {
 		return &message{Op: opError, Code: codeBad, Err: "bad blob id"}
 	}
-	if !e.reachable(req.Bucket, id) {
+	if !e.isOffered(req.Bucket, id) && !e.reachable(req.Bucket, id) {
 		if !e.st.Blobs.Has(id) {
 			return &message{Op: opError, Code: codeMissing, Err: fmt.Sprintf("no blob %s", id.Short())}
 		}

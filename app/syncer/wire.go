@@ -41,6 +41,7 @@ const (
 	opManifests = 2 // ask for versions back to what the asker has
 	opBlob      = 3 // ask for one blob
 	opError     = 4 // an answer: the request was refused or failed
+	opEarly     = 5 // offer chunks of a write not saved yet; answered with an empty opEarly
 )
 
 // Error codes.
@@ -71,6 +72,7 @@ type message struct {
 	Code   uint8    `cbor:"10,keyasint,omitempty"`
 	Err    string   `cbor:"11,keyasint,omitempty"`
 	Size   uint32   `cbor:"12,keyasint,omitempty"` // blob answer: bytes that follow the message
+	Blobs  [][]byte `cbor:"13,keyasint,omitempty"` // early: chunks offered
 
 	body []byte // a blob answer's bytes, sent raw after the message
 }

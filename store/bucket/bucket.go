@@ -58,6 +58,7 @@ type Store struct {
 	mu      sync.Mutex             // guards buckets and watchers
 	buckets map[string]*sync.Mutex // in-process edit lock per bucket
 	watch   []func(bucketID string)
+	stored  []func(bucketID string, ids []blob.ID)
 }
 
 // OnHeadChange calls f, after the change is durable, each time this process
@@ -75,6 +76,25 @@ func (s *Store) headChanged(bucketID string) {
 	s.mu.Unlock()
 	for _, f := range fs {
 		f(bucketID)
+	}
+}
+
+// OnChunks calls f with the chunk blobs a large write has stored so far,
+// while it goes on, from its earlyMin-th byte: sync offers them to other
+// devices before the file is saved. They may never be part of a version
+// (the write may fail or be undone). f must not block.
+func (s *Store) OnChunks(f func(bucketID string, ids []blob.ID)) {
+	s.mu.Lock()
+	s.stored = append(s.stored, f)
+	s.mu.Unlock()
+}
+
+func (s *Store) chunksStored(bucketID string, ids []blob.ID) {
+	s.mu.Lock()
+	fs := s.stored
+	s.mu.Unlock()
+	for _, f := range fs {
+		f(bucketID, ids)
 	}
 }
 

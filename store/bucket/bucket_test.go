@@ -320,3 +320,49 @@ func TestAddMappedFile(t *testing.T) {
 		t.Fatalf("truncated input: %v", err)
 	}
 }
+
+// A write's chunks are reported once it passes earlyMin, every one of
+// them, and a smaller write's not at all.
+func TestOnChunksLargeWritesOnly(t *testing.T) {
+	s := TestStore(t, "laptop")
+	ctx := context.Background()
+	b, err := s.Create(ctx, "docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[blob.ID]int{}
+	s.OnChunks(func(bucketID string, ids []blob.ID) {
+		if bucketID != b.ID.String() {
+			t.Errorf("chunks reported for bucket %s", bucketID)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			got[id]++
+		}
+	})
+	rnd := rand.New(rand.NewSource(1))
+	small := make([]byte, earlyMin/2)
+	rnd.Read(small)
+	if _, _, err := b.WriteData(ctx, bytes.NewReader(small), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("%d chunks of a small write reported", len(got))
+	}
+	big := make([]byte, 3*earlyMin)
+	rnd.Read(big)
+	refs, _, err := b.WriteData(ctx, bytes.NewReader(big), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		if got[blob.ID(r.Blob)] != 1 {
+			t.Fatalf("chunk %s reported %d times", blob.ID(r.Blob).Short(), got[blob.ID(r.Blob)])
+		}
+	}
+	if len(got) != len(refs) {
+		t.Fatalf("%d chunks reported for %d written", len(got), len(refs))
+	}
+}

@@ -30,6 +30,11 @@ var (
 	readPool = newBufPool(chunker.BufferSize, chunker.BufferSize)
 )
 
+// earlyMin is how much of a stream is stored before its chunks are offered
+// to other devices: a small file is saved and sent as fast as offering its
+// chunks would be.
+const earlyMin = 8 << 20
+
 func parallelism() int {
 	n := runtime.GOMAXPROCS(0)
 	if n < 2 {
@@ -58,9 +63,13 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 	jobs := make(chan job, workers)
 	g, ctx := errgroup.WithContext(ctx)
 
-	var mu sync.Mutex // guards refs and done
+	var mu sync.Mutex // guards refs, done and early
 	refs := map[int]tree.ChunkRef{}
 	var done int64
+	// Chunks are offered to other devices once the stream is large enough
+	// that they would wait for it (see OnChunks).
+	var early []blob.ID
+	offered := false
 
 	g.Go(func() (err error) {
 		defer close(jobs)
@@ -124,7 +133,19 @@ func (b *Bucket) WriteData(ctx context.Context, r io.Reader, progress func(done 
 				refs[j.i] = tree.ChunkRef{Blob: id, Size: uint32(j.n), Epoch: k.Epoch}
 				done += int64(j.n)
 				d := done
+				var offer []blob.ID
+				if !offered {
+					early = append(early, id)
+					if done >= earlyMin {
+						offer, early, offered = early, nil, true
+					}
+				} else {
+					offer = []blob.ID{id}
+				}
 				mu.Unlock()
+				if offer != nil {
+					b.store.chunksStored(b.ID.String(), offer)
+				}
 				if progress != nil {
 					progress(d)
 				}
