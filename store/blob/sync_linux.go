@@ -95,48 +95,67 @@ func writeDirect(f *os.File, data []byte) (bool, error) {
 	return true, nil
 }
 
-// readDirect reads the n bytes of f into dst: the whole pages with
-// O_DIRECT, from the disk straight into dst, and the last part page
-// through the page cache. It reports whether it did; it does not if dst is
-// not page-aligned, if the blob is small, or if its pages are in the page
-// cache already (just written through it, or read lately), and where
-// direct I/O is refused: the caller reads normally then.
+// readDirect reads the n bytes of f into dst around the page cache, with
+// O_DIRECT from the disk straight into dst. It reports whether it did; it
+// does not if dst is not page-aligned, if the blob is small, or if its
+// whole pages are in the page cache already (written through it, or read
+// lately), and where direct I/O is refused: the caller reads normally then.
+// The part page at the end comes from the page cache if it is there (a
+// blob written with writeDirect leaves it there), so it is not written
+// back first; if not, it is read with the rest, which needs room in dst
+// for n rounded up to a page.
 func readDirect(f *os.File, dst []byte, n int) bool {
 	head := n &^ (page - 1)
 	if n < directMin || cap(dst) < n || !aligned(dst) {
 		return false
 	}
 	fd := int(f.Fd())
-	// Pages in the page cache are read from there: direct I/O would write
-	// dirty ones back first, then read the disk. (Asking with a
-	// RWF_NOWAIT read would start readahead.)
+	// (Asking with a RWF_NOWAIT read would start readahead. Before Linux
+	// 6.5 there is no cachestat: whole pages are read directly.)
 	var cs unix.Cachestat_t
 	if err := unix.Cachestat(uint(fd), &unix.CachestatRange{Len: uint64(head)}, &cs, 0); err == nil && cs.Cache > 0 {
-		return false // (before Linux 6.5 there is no cachestat: read directly)
+		return false
+	}
+	end := head // read directly up to here
+	if head < n {
+		err := unix.Cachestat(uint(fd), &unix.CachestatRange{Off: uint64(head), Len: page}, &cs, 0)
+		if err != nil || cs.Cache == 0 {
+			if r := head + page; cap(dst) >= r {
+				end = r
+			}
+		}
 	}
 	if setDirect(fd, true) != nil {
 		return false
 	}
-	dst = dst[:n]
+	buf := dst[:end]
 	got := 0
-	for got < head {
-		k, err := unix.Pread(fd, dst[got:head], int64(got))
+	for got < end {
+		k, err := unix.Pread(fd, buf[got:], int64(got))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil || k == 0 {
-			// Refused (EINVAL on some filesystems) or cut short: the
-			// caller reads the whole blob again the usual way.
-			setDirect(fd, false)
-			return false
+		if err != nil || k == 0 { // (a direct read stops at the end of the file)
+			break
 		}
 		got += k
+	}
+	switch {
+	case got == n:
+		return true
+	case got == head && end == head: // the part page follows
+	default:
+		// Refused (EINVAL on some filesystems), cut short, or the file
+		// changed size since it was measured: the caller reads the whole
+		// blob again the usual way.
+		setDirect(fd, false)
+		return false
 	}
 	if setDirect(fd, false) != nil {
 		return false
 	}
 	for got < n {
-		k, err := unix.Pread(fd, dst[got:], int64(got))
+		k, err := unix.Pread(fd, dst[got:n], int64(got))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

@@ -107,6 +107,18 @@ func TestDirectIO(t *testing.T) {
 	if !bytes.Equal(buf[:size], want) {
 		t.Fatal("direct read: other bytes")
 	}
+	// With none of it cached, the part page is read directly too.
+	f, _ = os.Open(s.Path(id))
+	dropCache(t, f)
+	clear(buf)
+	direct = readDirect(f, buf, size)
+	f.Close()
+	if known && (!direct || cachedPages(t, s.Path(id)) != 0) {
+		t.Fatalf("a blob not in the page cache: direct %v, %d pages cached after", direct, cachedPages(t, s.Path(id)))
+	}
+	if !bytes.Equal(buf[:size], want) {
+		t.Fatal("direct read of the whole blob: other bytes")
+	}
 	got, err := s.Get(id, buf)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("get into an aligned buffer: %v (equal %v)", err, bytes.Equal(got, want))
