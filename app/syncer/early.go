@@ -151,6 +151,24 @@ type prefetch struct {
 	queue   []blob.ID
 	from    []tree.DeviceID // devices that offered them
 	running bool
+	done    Early // of this run, for the status
+}
+
+// early is the prefetch under way for a bucket, if any.
+func (e *Engine) early(bucketID string) *Early {
+	e.mu.Lock()
+	p := e.prefetches[bucketID]
+	e.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		return nil
+	}
+	d := p.done
+	return &d
 }
 
 // answerEarly takes in chunks offered by dev (already checked to be in the
@@ -182,6 +200,10 @@ func (e *Engine) answerEarly(dev tree.DeviceID, req *message) *message {
 		ids = ids[:max(n, 0)]
 	}
 	p.queue = append(p.queue, ids...)
+	if !p.running {
+		p.done = Early{}
+	}
+	p.done.Blobs += len(ids)
 	if !slices.Contains(p.from, dev) {
 		p.from = append(p.from, dev)
 	}
@@ -236,11 +258,17 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 			}
 			n++
 			g.Go(func() error {
-				if _, err := f.fetchStore(id); err != nil {
+				n, err := f.fetchStore(id)
+				if err != nil {
 					failed.Do(func() {
 						e.log.Debug("fetching offered chunks failed", "bucket", bucketID, "err", err)
 					})
+					return nil
 				}
+				p.mu.Lock()
+				p.done.BlobsDone++
+				p.done.BytesDone += int64(n)
+				p.mu.Unlock()
 				return nil
 			})
 		}

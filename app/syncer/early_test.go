@@ -43,6 +43,18 @@ func TestEarlyChunksArriveBeforeTheSave(t *testing.T) {
 	if b.head(t, id) != headB {
 		t.Fatal("b moved its head without a save")
 	}
+	waitFor(t, "b's status to show the prefetch over", 5*time.Second, func() bool {
+		st, err := b.eng.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range st {
+			if s.Bucket == id {
+				return s.Early == nil
+			}
+		}
+		return false
+	})
 	for _, r := range refs { // stored whole and checked
 		if _, err := b.st.Blobs.Get(r.Blob, nil); err != nil {
 			t.Fatal(err)

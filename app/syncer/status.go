@@ -37,6 +37,14 @@ type Progress struct {
 	BlobsDone int    `json:"blobs_done"`
 }
 
+// Early is the fetching of chunks another device offered while a file is
+// still being written there (see early.go).
+type Early struct {
+	Blobs     int   `json:"blobs"` // offered so far
+	BlobsDone int   `json:"blobs_done"`
+	BytesDone int64 `json:"bytes_done"`
+}
+
 // PeerStatus is a bucket's state with one device of its shares.
 type PeerStatus struct {
 	Device string    `json:"device"`
@@ -59,6 +67,7 @@ type BucketStatus struct {
 	State    string       `json:"state"`
 	Error    string       `json:"error,omitempty"`
 	Progress *Progress    `json:"progress,omitempty"`
+	Early    *Early       `json:"early,omitempty"`
 	Peers    []PeerStatus `json:"peers"`
 }
 
@@ -276,7 +285,8 @@ func (e *Engine) Status() ([]BucketStatus, error) {
 			out = append(out, BucketStatus{Bucket: r.ID, Name: r.Name, State: StateError, Error: err.Error(), Peers: []PeerStatus{}})
 			continue
 		}
-		st := BucketStatus{Bucket: r.ID, Name: r.Name, Head: blob.ID(h.Link).String(), Height: h.Height, Peers: []PeerStatus{}}
+		st := BucketStatus{Bucket: r.ID, Name: r.Name, Head: blob.ID(h.Link).String(), Height: h.Height, Peers: []PeerStatus{},
+			Early: e.early(r.ID)}
 		bs := e.bucket(r.ID)
 		bs.mu.Lock()
 		if bs.progress != nil {

@@ -54,6 +54,8 @@ func printSyncStatus(out io.Writer, st []syncer.BucketStatus) {
 		detail := fmt.Sprintf("version %d", b.Height)
 		if b.Progress != nil {
 			detail = progressText(*b.Progress)
+		} else if b.Early != nil {
+			detail = fmt.Sprintf("receiving a file still being written on another device: %s so far", humanBytes(b.Early.BytesDone))
 		} else if b.Error != "" {
 			detail = b.Error
 		}
