@@ -2,8 +2,10 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -225,6 +227,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 	var g errgroup.Group
 	g.SetLimit(e.cfg.Parallel)
 	var failed sync.Once
+	var stop atomic.Bool // a device or the store failed: leave the rest to the pull
 	n, start := 0, time.Now()
 	for {
 		p.mu.Lock()
@@ -253,7 +256,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 		f.mu.Unlock()
 		p.mu.Unlock()
 		for _, id := range batch {
-			if e.ctx.Err() != nil {
+			if e.ctx.Err() != nil || stop.Load() {
 				break
 			}
 			n++
@@ -261,8 +264,12 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 				n, err := f.fetchStore(id)
 				if err != nil {
 					failed.Do(func() {
-						e.log.Debug("fetching offered chunks failed", "bucket", bucketID, "err", err)
+						e.log.Info("fetching offered chunks failed; the pull after the save fetches the rest", "bucket", bucketID, "err", err)
 					})
+					var re *RemoteError
+					if !errors.As(err, &re) || re.Code != codeMissing {
+						stop.Store(true)
+					}
 					return nil
 				}
 				p.mu.Lock()
