@@ -200,7 +200,7 @@ func (a *App) Status() (*Status, error) {
 	for _, b := range bs {
 		names[b.ID] = b.Name
 	}
-	st := &Status{Device: a.Buckets.Device, ID: a.Buckets.ID.ID().String(), Data: a.Dirs.Data, PID: os.Getpid(),
+	st := &Status{Device: a.Buckets.DeviceName(), ID: a.Buckets.ID.ID().String(), Data: a.Dirs.Data, PID: os.Getpid(),
 		Buckets: len(bs), Mounts: []MountStatus{}}
 	for _, m := range ms {
 		st.Mounts = append(st.Mounts, MountStatus{Mount: m, BucketName: names[m.BucketID], LastError: a.Mounts.LastError(m.ID)})

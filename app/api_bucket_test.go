@@ -32,6 +32,7 @@ func controlAPI(t *testing.T) (*Store, *Client) {
 	log := slog.New(slog.DiscardHandler)
 	a := &App{Store: s, Mounts: manager.New(s.DB, s.Buckets, filepath.Join(dirs.Data, "staging"), log), log: log, mux: http.NewServeMux()}
 	a.routes()
+	a.netRoutes()
 	ln, err := net.Listen("unix", dirs.socketPath())
 	if err != nil {
 		t.Fatal(err)
@@ -138,5 +139,34 @@ func TestRenameThroughControlAPI(t *testing.T) {
 	}
 	if _, err := cl.Change(ctx, BucketChange{Op: "rename", Bucket: "nosuch", Name: "x"}); !errors.Is(err, bucket.ErrNoBucket) {
 		t.Fatalf("rename of no bucket: %v", err)
+	}
+}
+
+// Renaming this device through the running daemon takes effect at once:
+// its status, and the shares of a bucket it creates next, carry the new name.
+func TestRenameSelfWhileRunning(t *testing.T) {
+	s, cl := controlAPI(t)
+	ctx := context.Background()
+	var d DeviceInfo
+	if err := cl.Do(ctx, "POST", "/v1/devices/self/rename", RenameRequest{Name: "work laptop"}, &d); err != nil || d.Name != "work laptop" {
+		t.Fatalf("rename: %+v %v", d, err)
+	}
+	var st Status
+	if err := cl.Do(ctx, "GET", "/v1/status", nil, &st); err != nil || st.Device != "work laptop" {
+		t.Fatalf("status after rename: %+v %v", st, err)
+	}
+	if _, err := cl.Change(ctx, BucketChange{Op: "create", Bucket: "docs"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Buckets.Open("docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := b.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh := v.Manifest.Share(s.Buckets.ID.ID()); sh == nil || sh.Name != "work laptop" {
+		t.Fatalf("the new bucket's share: %+v", sh)
 	}
 }

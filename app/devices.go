@@ -27,7 +27,7 @@ type card struct {
 
 // Card returns this device's card.
 func (s *Store) Card() string {
-	b, _ := json.Marshal(card{ID: s.Buckets.ID.ID().String(), Name: s.Buckets.Device, Recipient: s.Buckets.ID.Recipient()})
+	b, _ := json.Marshal(card{ID: s.Buckets.ID.ID().String(), Name: s.Buckets.DeviceName(), Recipient: s.Buckets.ID.Recipient()})
 	return cardPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 

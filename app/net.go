@@ -278,8 +278,9 @@ func (s *Store) findDevice(ref string) (db.PeerDevice, error) {
 	return s.DB.PeerDevice(id[:])
 }
 
-// RenameDevice renames a device ("" or "self": this one). A running
-// daemon's versions keep the old author name until it restarts.
+// RenameDevice renames a device ("" or "self": this one). This device's
+// new name goes into the shares of buckets it creates from now on, and to
+// devices it pairs with; names already in shares stay as they were.
 func (s *Store) RenameDevice(ref, name string) (DeviceInfo, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 64 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
@@ -291,6 +292,9 @@ func (s *Store) RenameDevice(ref, name string) (DeviceInfo, error) {
 	}
 	if err := s.DB.RenameDevice(d.ID, name); err != nil {
 		return DeviceInfo{}, err
+	}
+	if d.IsSelf {
+		s.Buckets.SetDeviceName(name)
 	}
 	d.Name = name
 	return deviceInfo(d, false), nil

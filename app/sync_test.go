@@ -182,7 +182,7 @@ func TestSyncSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range apps[1:] {
-		if _, err := b.Share(ctx, bucket.Device{ID: a.Buckets.ID.ID(), Name: a.Buckets.Device, Recipient: a.Buckets.ID.Recipient()}, bucket.Owner); err != nil {
+		if _, err := b.Share(ctx, bucket.Device{ID: a.Buckets.ID.ID(), Name: a.Buckets.DeviceName(), Recipient: a.Buckets.ID.Recipient()}, bucket.Owner); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -764,7 +764,7 @@ func (s *Settings) devicesTab() fyne.CanvasObject {
 func (s *Settings) loadDevices() {
 	d := &s.device
 	a := s.t.a
-	d.name.SetText(a.Buckets.Device)
+	d.name.SetText(a.Buckets.DeviceName())
 	d.id.SetText(a.Buckets.ID.ID().String())
 	devs, err := a.Devices(nil, false)
 	if err != nil {

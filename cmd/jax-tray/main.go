@@ -84,7 +84,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("jax-tray started", "version", version, "device", a.Buckets.Device, "data", dirs.Data,
+	log.Info("jax-tray started", "version", version, "device", a.Buckets.DeviceName(), "data", dirs.Data,
 		"first_run", created, "autostart", *login, "mounts_up_in", time.Since(started).Round(time.Millisecond))
 
 	fa := fyneapp.NewWithID("io.jaxdesktop.jax")

@@ -48,7 +48,7 @@ func daemonCmd(g *globals) *cobra.Command {
 					running++
 				}
 			}
-			log.Info("jax daemon started", "device", a.Buckets.Device, "data", d.Data, "mounts", len(ms), "running", running)
+			log.Info("jax daemon started", "device", a.Buckets.DeviceName(), "data", d.Data, "mounts", len(ms), "running", running)
 			return a.Serve(cmd.Context()) // until SIGINT/SIGTERM
 		},
 	}

@@ -118,7 +118,7 @@ func initCmd(g *globals) *cobra.Command {
 			}
 			defer s.Close()
 			id := s.Buckets.ID.ID()
-			fmt.Fprintf(cmd.OutOrStdout(), "Set up device %q (%s)\nData: %s\n", s.Buckets.Device, id, d.Data)
+			fmt.Fprintf(cmd.OutOrStdout(), "Set up device %q (%s)\nData: %s\n", s.Buckets.DeviceName(), id, d.Data)
 			return nil
 		},
 	}

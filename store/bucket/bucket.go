@@ -49,16 +49,31 @@ type Store struct {
 	DB      *db.DB
 	Blobs   *blob.Store
 	ID      *identity.Identity
-	Device  string // this device's name
 	LockDir string // per-bucket lock files
 	Log     *slog.Logger
 
 	dirs dirCache
 
-	mu      sync.Mutex             // guards buckets and watchers
+	mu      sync.Mutex             // guards device, buckets and watchers
+	device  string                 // this device's name
 	buckets map[string]*sync.Mutex // in-process edit lock per bucket
 	watch   []func(bucketID string)
 	stored  []func(bucketID string, ids []blob.ID)
+}
+
+// DeviceName is this device's name, as put in the shares of the buckets it
+// creates.
+func (s *Store) DeviceName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.device
+}
+
+// SetDeviceName renames this device from now on (a rename while running).
+func (s *Store) SetDeviceName(name string) {
+	s.mu.Lock()
+	s.device = name
+	s.mu.Unlock()
 }
 
 // OnHeadChange calls f, after the change is durable, each time this process
@@ -103,7 +118,7 @@ func NewStore(d *db.DB, blobs *blob.Store, id *identity.Identity, device, lockDi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{DB: d, Blobs: blobs, ID: id, Device: device, LockDir: lockDir, Log: log,
+	return &Store{DB: d, Blobs: blobs, ID: id, device: device, LockDir: lockDir, Log: log,
 		dirs: dirCache{m: map[blob.ID]*dirBlob{}}, buckets: map[string]*sync.Mutex{}}
 }
 
@@ -148,7 +163,7 @@ func (s *Store) Create(ctx context.Context, name string) (*Bucket, error) {
 		return nil, err
 	}
 	m := &Manifest{Format: manifestFormat, Bucket: b.ID, Name: name, Author: s.ID.ID(), Time: time.Now().UnixNano(),
-		Shares: []Share{{Device: s.ID.ID(), Name: s.Device, Role: Owner, Recipient: s.ID.Recipient(), Keys: wrapped}}}
+		Shares: []Share{{Device: s.ID.ID(), Name: s.DeviceName(), Role: Owner, Recipient: s.ID.Recipient(), Keys: wrapped}}}
 	t := tree.New()
 	root := t.Root().Clone()
 	root.MTime = m.Time

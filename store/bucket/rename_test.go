@@ -65,7 +65,7 @@ func TestRenameSyncs(t *testing.T) {
 	for _, s := range ss {
 		bb, v := current(t, s, id)
 		if v.Manifest.Name != "team2" || bb.Name != "team2" || v.Tree.Len() != 2 {
-			t.Fatalf("on %s: %q with %d entries", s.Device, v.Manifest.Name, v.Tree.Len())
+			t.Fatalf("on %s: %q with %d entries", s.DeviceName(), v.Manifest.Name, v.Tree.Len())
 		}
 	}
 

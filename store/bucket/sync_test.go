@@ -14,7 +14,7 @@ import (
 )
 
 func deviceOf(s *Store) Device {
-	return Device{ID: s.ID.ID(), Name: s.Device, Recipient: s.ID.Recipient()}
+	return Device{ID: s.ID.ID(), Name: s.DeviceName(), Recipient: s.ID.Recipient()}
 }
 
 // transfer sends everything src has of a bucket to dst the way sync will:
@@ -178,7 +178,7 @@ func TestPartitionedEditsConverge(t *testing.T) {
 	for _, s := range ss {
 		b, _ := s.Open(id)
 		if rep, err := b.Check(ctx, nil); err != nil || !rep.OK() {
-			t.Fatalf("check on %s: %v %+v", s.Device, err, rep)
+			t.Fatalf("check on %s: %v %+v", s.DeviceName(), err, rep)
 		}
 	}
 }
@@ -197,7 +197,7 @@ func TestRandomSyncConverges(t *testing.T) {
 		b, v := current(t, s, id)
 		switch op := rng.Intn(10); {
 		case op < 5:
-			_, err := b.Add(ctx, strings.NewReader(fmt.Sprintf("%s step %d", s.Device, step)), paths[rng.Intn(len(paths))], 0o644, int64(step), nil)
+			_, err := b.Add(ctx, strings.NewReader(fmt.Sprintf("%s step %d", s.DeviceName(), step)), paths[rng.Intn(len(paths))], 0o644, int64(step), nil)
 			if err != nil && !errors.Is(err, ErrIsDir) && !errors.Is(err, tree.ErrNotDir) {
 				t.Fatal(err)
 			}
