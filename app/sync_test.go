@@ -136,6 +136,22 @@ func TestSyncBetweenDaemons(t *testing.T) {
 var soak = flag.Duration("soak", 0, "run TestSyncSoak for this long (e.g. -soak 3m)")
 
 // snapshot reads a whole mount: path → content ("/" suffix for directories).
+// short is s, or its start and length if it is long.
+func short(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:60], len(s))
+}
+
+func brief(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = short(v)
+	}
+	return out
+}
+
 func snapshot(root string) (map[string]string, error) {
 	out := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -211,6 +227,11 @@ func TestSyncSoak(t *testing.T) {
 				switch op := rng.Intn(10); {
 				case op < 3:
 					p := filepath.Join(mp, fmt.Sprintf("own-%s-%d.txt", names[i], rng.Intn(5)))
+					if rng.Intn(8) == 0 { // large enough that its chunks are offered while it is written
+						big := make([]byte, 12<<20)
+						mrand.New(mrand.NewSource(int64(step))).Read(big)
+						content += string(big)
+					}
 					if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 						t.Errorf("%s: own write: %v", names[i], err)
 						return
@@ -262,7 +283,7 @@ func TestSyncSoak(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			for i, s := range last {
-				t.Logf("mount %s: %v", names[i], s)
+				t.Logf("mount %s: %v", names[i], brief(s))
 			}
 			t.Fatal("mounts differ after the soak")
 		}
@@ -270,7 +291,7 @@ func TestSyncSoak(t *testing.T) {
 	for i := range apps {
 		for name, content := range own[i] {
 			if got := last[0][name]; got != content {
-				t.Fatalf("%s: %q, want %q (the last write of device %s)", name, got, content, names[i])
+				t.Fatalf("%s: %q, want %q (the last write of device %s)", name, short(got), short(content), names[i])
 			}
 		}
 	}
