@@ -135,6 +135,10 @@ func TestCountSyncing(t *testing.T) {
 		{syncer.Event{Kind: "synced", Bucket: "a"}, 2},
 		{syncer.Event{Kind: "error", Bucket: "b", Error: "cut"}, 0},
 		{syncer.Event{Kind: "state", Bucket: "b", State: syncer.StateInSync}, 0},
+		// A file still being written on another device counts as one.
+		{syncer.Event{Kind: "early", Bucket: "c", Early: &syncer.Early{Blobs: 40}}, 1},
+		{syncer.Event{Kind: "early", Bucket: "c", Early: &syncer.Early{Blobs: 80, BlobsDone: 60}}, 1},
+		{syncer.Event{Kind: "early", Bucket: "c"}, 0},
 	}
 	for i, st := range steps {
 		if got := countSyncing(in, st.ev); got != st.want {

@@ -35,7 +35,8 @@ func countSyncing(inflight map[string]int, ev syncer.Event) int {
 	switch {
 	case ev.Kind == "progress" && ev.Progress != nil:
 		inflight[ev.Bucket] = max(ev.Progress.Files-ev.Progress.FilesDone, 1)
-	case ev.Kind == "state" && ev.State == syncer.StatePulling:
+	case ev.Kind == "state" && ev.State == syncer.StatePulling,
+		ev.Kind == "early" && ev.Early != nil: // a file still being written elsewhere
 		inflight[ev.Bucket] = max(inflight[ev.Bucket], 1)
 	default: // synced, error, offline, another state: that bucket is done
 		delete(inflight, ev.Bucket)

@@ -154,6 +154,25 @@ type prefetch struct {
 	from    []tree.DeviceID // devices that offered them
 	running bool
 	done    Early // of this run, for the status
+	emitted time.Time
+}
+
+// report publishes the prefetch's progress, at most every 100 ms unless
+// forced; nil when it is over.
+func (e *Engine) report(bucketID string, p *prefetch, force bool) {
+	p.mu.Lock()
+	var ev *Early
+	if p.running {
+		if !force && time.Since(p.emitted) < 100*time.Millisecond {
+			p.mu.Unlock()
+			return
+		}
+		d := p.done
+		ev = &d
+	}
+	p.emitted = time.Now()
+	p.mu.Unlock()
+	e.emit(Event{Kind: "early", Bucket: bucketID, Early: ev})
 }
 
 // early is the prefetch under way for a bucket, if any.
@@ -224,6 +243,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 	f.devs = append([]tree.DeviceID(nil), p.from...)
 	p.mu.Unlock()
 	defer func() { f.stop(); f.close() }()
+	e.report(bucketID, p, true)
 	var g errgroup.Group
 	g.SetLimit(e.cfg.Parallel)
 	var failed sync.Once
@@ -241,6 +261,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 				p.running = false
 				p.from = nil
 				p.mu.Unlock()
+				e.report(bucketID, p, true)
 				e.log.Debug("fetched offered chunks", "bucket", bucketID, "blobs", n, "took", time.Since(start))
 				return
 			}
@@ -276,6 +297,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 				p.done.BlobsDone++
 				p.done.BytesDone += int64(n)
 				p.mu.Unlock()
+				e.report(bucketID, p, false)
 				return nil
 			})
 		}

@@ -22,6 +22,8 @@ func TestEarlyChunksArriveBeforeTheSave(t *testing.T) {
 	id := shared(t, a, b)
 	headB := b.head(t, id)
 	served0 := a.eng.Stats().BlobsServed
+	events, stop := b.eng.Subscribe()
+	defer stop()
 	data := make([]byte, 24<<20)
 	rand.Read(data)
 	ba, _ := open(t, a, id)
@@ -55,6 +57,22 @@ func TestEarlyChunksArriveBeforeTheSave(t *testing.T) {
 		}
 		return false
 	})
+	// b told its subscribers (the tray) while it fetched, and when done.
+	var began, ended bool
+	for !ended {
+		select {
+		case ev := <-events:
+			if ev.Kind == "early" && ev.Bucket == id {
+				if ev.Early != nil {
+					began = true
+				} else {
+					ended = began
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no early events that end (began %v)", began)
+		}
+	}
 	for _, r := range refs { // stored whole and checked
 		if _, err := b.st.Blobs.Get(r.Blob, nil); err != nil {
 			t.Fatal(err)

@@ -73,12 +73,13 @@ type BucketStatus struct {
 
 // Event is a change subscribers hear about.
 type Event struct {
-	Kind     string    `json:"kind"` // progress, synced, error, state, offline
+	Kind     string    `json:"kind"` // progress, early, synced, error, state, offline
 	Bucket   string    `json:"bucket,omitempty"`
 	Name     string    `json:"name,omitempty"`
 	Device   string    `json:"device,omitempty"`
 	State    string    `json:"state,omitempty"`
 	Progress *Progress `json:"progress,omitempty"`
+	Early    *Early    `json:"early,omitempty"` // early: offered chunks arriving; none when done
 	Error    string    `json:"error,omitempty"`
 	Head     string    `json:"head,omitempty"`
 }
