@@ -22,9 +22,9 @@ import (
 //
 // An offered chunk is not part of any version yet: the writer serves it
 // only to devices in the bucket's shares and only for earlyKeep, and the
-// receiver fetches it only from such a device and checks its hash as for
-// any blob. A chunk whose file is never saved stays unreferenced in the
-// store, like one of a write cut short.
+// receiver takes offers only from an owner in the shares and checks each
+// chunk's hash as for any blob. A chunk whose file is never saved stays
+// unreferenced in the store, like one of a write cut short.
 
 const (
 	earlyKeep = 30 * time.Minute // how long an offered chunk is served before a version refers to it

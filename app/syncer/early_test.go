@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jax-desktop/jax/store/blob"
+	"github.com/jax-desktop/jax/store/bucket"
 )
 
 // The chunks of a large write reach the other device while it streams,
@@ -136,6 +137,21 @@ func TestEarlyChunksRefused(t *testing.T) {
 	cchunk, _ := c.st.Blobs.Put(bytes.Repeat([]byte("x"), 200<<10))
 	_, err = c.dial(t, b.id).call(&message{Op: opEarly, Bucket: id, Blobs: [][]byte{cchunk[:]}})
 	refused(err)
+
+	// Nor can a mirror of a bucket, which writes no versions.
+	mb, err := b.st.Open(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.Share(context.Background(), c.device(), bucket.Mirror); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mirror to have bucket two", 10*time.Second, func() bool { return c.head(t, two) == b.head(t, two) })
+	_, err = c.dial(t, b.id).call(&message{Op: opEarly, Bucket: two, Blobs: [][]byte{cchunk[:]}})
+	refused(err)
+	if !b.logs.has("refused chunks offered by a mirror") {
+		t.Fatal("the mirror's offer was not logged")
+	}
 
 	// A damaged chunk and one a does not have are dropped by b.
 	bad := make([]byte, 300<<10)

@@ -58,8 +58,13 @@ func (e *Engine) answer(dev tree.DeviceID, req *message) *message {
 		}
 		return e.answerBlob(dev, req)
 	case opEarly:
-		if _, _, err := e.allowed(dev, req.Bucket); err != nil {
+		_, m, err := e.allowed(dev, req.Bucket)
+		if err != nil {
 			return refuse("%v", err)
+		}
+		if !m.CanWrite(dev) { // a mirror writes no versions, so none of its chunks
+			e.log.Warn("refused chunks offered by a mirror", "device", dev.Short(), "bucket", req.Bucket)
+			return refuse("device %s may not write bucket %s", dev.Short(), req.Bucket)
 		}
 		return e.answerEarly(dev, req)
 	}
