@@ -170,8 +170,12 @@ func (e *Engine) report(bucketID string, p *prefetch, force bool) {
 		d := p.done
 		ev = &d
 	}
+	from := slices.Clone(p.from)
 	p.emitted = time.Now()
 	p.mu.Unlock()
+	if ev != nil {
+		ev.From = e.names(bucketID, from)
+	}
 	e.emit(Event{Kind: "early", Bucket: bucketID, Early: ev})
 }
 
@@ -189,7 +193,22 @@ func (e *Engine) early(bucketID string) *Early {
 		return nil
 	}
 	d := p.done
+	d.From = e.names(bucketID, p.from)
 	return &d
+}
+
+// names are the names devices have in a bucket's shares.
+func (e *Engine) names(bucketID string, devs []tree.DeviceID) []string {
+	_, m, err := e.current(bucketID)
+	out := make([]string, 0, len(devs))
+	for _, d := range devs {
+		if err == nil && m.Share(d) != nil && m.Share(d).Name != "" {
+			out = append(out, m.Share(d).Name)
+		} else {
+			out = append(out, d.Short())
+		}
+	}
+	return out
 }
 
 // answerEarly takes in chunks offered by dev (already checked to be in the

@@ -65,6 +65,9 @@ func TestEarlyChunksArriveBeforeTheSave(t *testing.T) {
 		case ev := <-events:
 			if ev.Kind == "early" && ev.Bucket == id {
 				if ev.Early != nil {
+					if len(ev.Early.From) != 1 || ev.Early.From[0] != "laptop" {
+						t.Fatalf("early chunks from %q, want laptop", ev.Early.From)
+					}
 					began = true
 				} else {
 					ended = began

@@ -40,9 +40,10 @@ type Progress struct {
 // Early is the fetching of chunks another device offered while a file is
 // still being written there (see early.go).
 type Early struct {
-	Blobs     int   `json:"blobs"` // offered so far
-	BlobsDone int   `json:"blobs_done"`
-	BytesDone int64 `json:"bytes_done"`
+	From      []string `json:"from"`  // the writing devices' names
+	Blobs     int      `json:"blobs"` // offered so far
+	BlobsDone int      `json:"blobs_done"`
+	BytesDone int64    `json:"bytes_done"`
 }
 
 // PeerStatus is a bucket's state with one device of its shares.

@@ -55,7 +55,7 @@ func printSyncStatus(out io.Writer, st []syncer.BucketStatus) {
 		if b.Progress != nil {
 			detail = progressText(*b.Progress)
 		} else if b.Early != nil {
-			detail = fmt.Sprintf("receiving a file still being written on another device: %s so far", humanBytes(b.Early.BytesDone))
+			detail = fmt.Sprintf("receiving a file still being written on %s: %s so far", strings.Join(b.Early.From, ", "), humanBytes(b.Early.BytesDone))
 		} else if b.Error != "" {
 			detail = b.Error
 		}

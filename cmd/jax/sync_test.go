@@ -149,3 +149,17 @@ func TestSyncThreeDaemonsWithMirror(t *testing.T) {
 		return len(st) == 1 && st[0].State == syncer.StateInSync && len(st[0].Peers) == 2
 	})
 }
+
+// A bucket receiving a file still being written elsewhere says so, with
+// the writer and how much has arrived.
+func TestSyncStatusShowsEarlyChunks(t *testing.T) {
+	var out strings.Builder
+	printSyncStatus(&out, []syncer.BucketStatus{{
+		Name: "docs", State: syncer.StateInSync, Height: 3,
+		Early: &syncer.Early{From: []string{"laptop"}, Blobs: 40, BlobsDone: 20, BytesDone: 10 << 20},
+		Peers: []syncer.PeerStatus{{Name: "laptop", State: syncer.StateInSync}},
+	}})
+	if !strings.Contains(out.String(), "receiving a file still being written on laptop: 10.0 MiB so far") {
+		t.Fatalf("status:\n%s", out.String())
+	}
+}
