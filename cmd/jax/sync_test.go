@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,17 +32,16 @@ func (c *cli) syncStatus() []syncer.BucketStatus {
 	return st
 }
 
-// Two `jax daemon` processes on loopback, paired with an invite, each with
-// a FUSE mount of a shared bucket: what is written in one mount shows in
-// the other; edits made while one daemon is down merge on reconnect into
-// the same tree on both, with a conflict copy.
-func TestSyncTwoDaemons(t *testing.T) {
+// twoMounted starts two paired daemons, laptop and desktop, with bucket
+// docs shared and mounted on both (at mpA and mpB).
+func twoMounted(t *testing.T) (laptop, desktop *cli, dd *exec.Cmd, mpA, mpB string) {
+	t.Helper()
 	needFUSE(t)
 	t.Setenv("JAX_NETWORK", "loopback") // the daemons inherit it
-	laptop, desktop := newDevice(t, "laptop"), newDevice(t, "desktop")
+	laptop, desktop = newDevice(t, "laptop"), newDevice(t, "desktop")
 	laptop.fails(exitNoDaemon, "no jax daemon", "sync", "status")
 	laptop.daemon()
-	dd := desktop.daemon()
+	dd = desktop.daemon()
 	desktop.ok("device", "pair", "--yes", inviteCode(t, laptop.ok("device", "invite")))
 	eventually(t, "each lists the other online", func() bool { return laptop.sees("desktop") && desktop.sees("laptop") })
 
@@ -49,10 +51,66 @@ func TestSyncTwoDaemons(t *testing.T) {
 		_, _, code := desktop.run(nil, "bucket", "ls", "docs", "/")
 		return code == 0
 	})
-	mpA, mpB := filepath.Join(t.TempDir(), "docs"), filepath.Join(t.TempDir(), "docs")
+	mpA, mpB = filepath.Join(t.TempDir(), "docs"), filepath.Join(t.TempDir(), "docs")
 	laptop.ok("mount", "add", "docs", mpA, "--auto-mount")
 	desktop.ok("mount", "add", "docs", mpB, "--auto-mount")
+	return laptop, desktop, dd, mpA, mpB
+}
 
+// A large file comes to the other device while it is being written: its
+// chunks are on the desktop before the laptop's writer closes it (so before
+// any version has it), and the file shows in the desktop's mount once it
+// is closed.
+func TestSyncLargeFileWhileWritten(t *testing.T) {
+	_, desktop, _, mpA, mpB := twoMounted(t)
+	blobs := filepath.Join(desktop.home, "data", "blobs")
+	stored := func() int64 {
+		var n int64
+		filepath.WalkDir(blobs, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) != "tmp" {
+				if fi, err := d.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		return n
+	}
+	before := stored()
+	data := make([]byte, 48<<20)
+	rand.Read(data)
+	f, err := os.Create(filepath.Join(mpA, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data[:40<<20]); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 30*time.Second, "the desktop to store most of the file still open on the laptop", func() bool {
+		return stored()-before >= 24<<20
+	})
+	if _, err := os.Stat(filepath.Join(mpB, "big.bin")); err == nil {
+		t.Fatal("the desktop's mount shows a file the laptop has not closed")
+	}
+	if _, err := f.Write(data[40<<20:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 30*time.Second, "the whole file in the desktop's mount", func() bool {
+		b, err := os.ReadFile(filepath.Join(mpB, "big.bin"))
+		return err == nil && bytes.Equal(b, data)
+	})
+}
+
+// Two `jax daemon` processes on loopback, paired with an invite, each with
+// a FUSE mount of a shared bucket: what is written in one mount shows in
+// the other; edits made while one daemon is down merge on reconnect into
+// the same tree on both, with a conflict copy.
+func TestSyncTwoDaemons(t *testing.T) {
+	laptop, desktop, dd, mpA, mpB := twoMounted(t)
 	start := time.Now()
 	if err := os.WriteFile(filepath.Join(mpA, "hello.txt"), []byte("written on the laptop"), 0o644); err != nil {
 		t.Fatal(err)
