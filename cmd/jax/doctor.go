@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/jax-desktop/jax/app"
+	"github.com/jax-desktop/jax/fuse/mountinfo"
 )
 
 // A check is one line of 'jax doctor': what was looked at, what was found
@@ -414,30 +414,20 @@ func checkStaleMounts(mountinfo string) check {
 
 // jaxMounts lists the mount points of FUSE filesystems named "jax": all of
 // them for root, else this user's (others' are not ours to clear).
-func jaxMounts(mountinfo string) ([]string, error) {
+func jaxMounts(table string) ([]string, error) {
 	mine := fmt.Sprintf("user_id=%d", os.Getuid())
-	f, err := os.Open(mountinfo)
+	ms, err := mountinfo.Read(table)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint opts [optional...] - fstype source superopts
-		fs := strings.Fields(sc.Text())
-		for i, s := range fs {
-			if s == "-" && i+2 < len(fs) && len(fs) > 4 {
-				isJax := fs[i+1] == "fuse.jax" || strings.HasPrefix(fs[i+1], "fuse") && fs[i+2] == "jax"
-				ours := os.Getuid() == 0 || i+3 < len(fs) && slices.Contains(strings.Split(fs[i+3], ","), mine)
-				if isJax && ours {
-					out = append(out, unescapeMount(fs[4]))
-				}
-				break
-			}
+	for _, m := range ms {
+		isJax := m.FSType == "fuse.jax" || strings.HasPrefix(m.FSType, "fuse") && m.Source == "jax"
+		if isJax && (os.Getuid() == 0 || slices.Contains(m.SuperOpts, mine)) {
+			out = append(out, m.Point)
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // statTimeout stats p; a FUSE server that hangs would block stat forever,
@@ -454,23 +444,6 @@ func statTimeout(p string, d time.Duration) error {
 	case <-time.After(d):
 		return os.ErrDeadlineExceeded
 	}
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func shellQuote(s string) string {

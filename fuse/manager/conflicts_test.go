@@ -71,7 +71,7 @@ func TestConflictEventsWhoeverRecorded(t *testing.T) {
 	b, _ := s.Create(ctx, "docs")
 	id := b.ID.String()
 	b.Add(ctx, strings.NewReader("base"), "/r.txt", 0o644, 1, nil)
-	if _, err := b.Share(ctx, bucket.Device{ID: other.ID.ID(), Name: other.Device, Recipient: other.ID.Recipient()}, bucket.Owner); err != nil {
+	if _, err := b.Share(ctx, bucket.Device{ID: other.ID.ID(), Name: other.DeviceName(), Recipient: other.ID.Recipient()}, bucket.Owner); err != nil {
 		t.Fatal(err)
 	}
 	send(t, s, other, id)

@@ -1,57 +1,28 @@
 package manager
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"github.com/jax-desktop/jax/fuse/mountinfo"
 )
 
 // mountAt returns the filesystem type mounted exactly at p, or "".
 func mountAt(p string) (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	ms, err := mountinfo.Read(mountinfo.Self)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
 	fstype := ""
-	for sc.Scan() {
-		// id parent major:minor root mountpoint opts [optional...] - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || unescape(fields[4]) != p {
-			continue
-		}
-		for i, fl := range fields {
-			if fl == "-" && i+1 < len(fields) {
-				fstype = fields[i+1] // the last mount at p is the visible one
-			}
+	for _, m := range ms {
+		if m.Point == p {
+			fstype = m.FSType // the last mount at p is the visible one
 		}
 	}
-	return fstype, sc.Err()
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for space, ...).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return fstype, nil
 }
 
 // lazyUnmount detaches p now; as root directly, else through fusermount3.
