@@ -38,6 +38,7 @@ const (
 type offers struct {
 	mu      sync.Mutex
 	at      map[blob.ID]time.Time // offered when; may be served
+	pruned  time.Time             // when expired offers were last dropped from at
 	queue   []blob.ID             // still to send
 	sending bool
 }
@@ -54,15 +55,16 @@ func (e *Engine) chunksStored(bucketID string, ids []blob.ID) {
 	now := time.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.at)+len(ids) > earlyMax {
+	if now.Sub(o.pruned) > time.Minute || len(o.at)+len(ids) > earlyMax {
+		o.pruned = now
 		for id, t := range o.at {
 			if now.Sub(t) > earlyKeep {
 				delete(o.at, id)
 			}
 		}
-		if len(o.at)+len(ids) > earlyMax {
-			return // the pull after the save fetches them
-		}
+	}
+	if len(o.at)+len(ids) > earlyMax {
+		return // the pull after the save fetches them
 	}
 	for _, id := range ids {
 		o.at[id] = now

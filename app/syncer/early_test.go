@@ -182,6 +182,25 @@ func TestEarlyChunksRefused(t *testing.T) {
 		t.Fatalf("b fetched %d blobs after refusing", got-fetched)
 	}
 
+	// An offer expires: the chunk is no longer served, and it leaves the
+	// list at the next prune.
+	a.eng.mu.Lock()
+	o := a.eng.offered[id]
+	a.eng.mu.Unlock()
+	o.mu.Lock()
+	o.at[cid] = time.Now().Add(-earlyKeep - time.Second)
+	o.pruned = time.Now().Add(-2 * time.Minute)
+	o.mu.Unlock()
+	_, err = b.dial(t, a.id).call(&message{Op: opBlob, Bucket: id, Blob: cid[:]})
+	refused(err)
+	a.eng.chunksStored(id, nil)
+	o.mu.Lock()
+	_, still := o.at[cid]
+	o.mu.Unlock()
+	if still {
+		t.Fatal("an expired offer was kept")
+	}
+
 	// Sync goes on as before.
 	add(t, a, id, "/after.txt", "still in step")
 	waitSame(t, id, a, b)
