@@ -304,6 +304,9 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 			n++
 			g.Go(func() error {
 				n, err := f.fetchStore(id)
+				if err != nil && e.ctx.Err() != nil {
+					return nil // stopping
+				}
 				if err != nil {
 					failed.Do(func() {
 						e.log.Info("fetching offered chunks failed; the pull after the save fetches the rest", "bucket", bucketID, "err", err)
