@@ -190,12 +190,13 @@ func (e *Engine) early(bucketID string) *Early {
 		return nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.running {
+		p.mu.Unlock()
 		return nil
 	}
-	d := p.done
-	d.From = e.names(bucketID, p.from)
+	d, from := p.done, slices.Clone(p.from)
+	p.mu.Unlock()
+	d.From = e.names(bucketID, from)
 	return &d
 }
 
@@ -303,7 +304,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 			}
 			n++
 			g.Go(func() error {
-				n, err := f.fetchStore(id)
+				size, err := f.fetchStore(id)
 				if err != nil && e.ctx.Err() != nil {
 					return nil // stopping
 				}
@@ -319,7 +320,7 @@ func (e *Engine) runPrefetch(bucketID string, p *prefetch) {
 				}
 				p.mu.Lock()
 				p.done.BlobsDone++
-				p.done.BytesDone += int64(n)
+				p.done.BytesDone += int64(size)
 				p.mu.Unlock()
 				e.report(bucketID, p, false)
 				return nil
