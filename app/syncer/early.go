@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -125,12 +124,11 @@ func (e *Engine) sendOffers(bucketID string, o *offers) {
 			}
 			c := conns[dev]
 			if c == nil {
-				s, err := e.open(dev)
-				if err != nil {
+				var err error
+				if c, err = e.dial(e.ctx, dev); err != nil {
 					skip[dev] = true
 					continue
 				}
-				c = &conn{s: s, timeout: e.cfg.Timeout}
 				conns[dev] = c
 			}
 			if _, err := c.call(req); err != nil {
@@ -141,12 +139,6 @@ func (e *Engine) sendOffers(bucketID string, o *offers) {
 			}
 		}
 	}
-}
-
-func (e *Engine) open(dev tree.DeviceID) (Stream, error) {
-	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.Timeout)
-	defer cancel()
-	return e.cfg.Transport.Open(ctx, dev, Protocol)
 }
 
 // prefetch is the queue of chunks offered to this device for one bucket.
@@ -205,10 +197,10 @@ func (e *Engine) names(bucketID string, devs []tree.DeviceID) []string {
 	_, m, err := e.current(bucketID)
 	out := make([]string, 0, len(devs))
 	for _, d := range devs {
-		if err == nil && m.Share(d) != nil && m.Share(d).Name != "" {
-			out = append(out, m.Share(d).Name)
-		} else {
+		if err != nil {
 			out = append(out, d.Short())
+		} else {
+			out = append(out, m.DeviceName(d))
 		}
 	}
 	return out

@@ -254,16 +254,24 @@ func (e *Engine) ping(ctx context.Context, dev tree.DeviceID) {
 	}
 }
 
-// announce sends heads to dev and takes in the heads it answers with.
-func (e *Engine) announce(ctx context.Context, dev tree.DeviceID, hs []Head) error {
+// dial opens a protocol stream to dev, waiting at most Timeout.
+func (e *Engine) dial(ctx context.Context, dev tree.DeviceID) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	s, err := e.cfg.Transport.Open(ctx, dev, Protocol)
 	if err != nil {
+		return nil, err
+	}
+	return &conn{s: s, timeout: e.cfg.Timeout}, nil
+}
+
+// announce sends heads to dev and takes in the heads it answers with.
+func (e *Engine) announce(ctx context.Context, dev tree.DeviceID, hs []Head) error {
+	c, err := e.dial(ctx, dev)
+	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c := &conn{s: s, timeout: e.cfg.Timeout}
+	defer c.s.Close()
 	resp, err := c.call(&message{Op: opHeads, Heads: hs})
 	if err != nil {
 		return err

@@ -511,18 +511,15 @@ func (f *fetcher) get(dev tree.DeviceID) (*conn, error) {
 	}
 	f.open[dev]++
 	f.mu.Unlock()
-	ctx, cancel := context.WithTimeout(f.ctx, f.e.cfg.Timeout)
-	defer cancel()
-	s, err := f.e.cfg.Transport.Open(ctx, dev, Protocol)
+	c, err := f.e.dial(f.ctx, dev)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
 		f.open[dev]--
 		return nil, err
 	}
-	c := &conn{s: s, timeout: f.e.cfg.Timeout}
 	if f.done {
-		s.Close()
+		c.s.Close()
 		return nil, context.Canceled
 	}
 	f.conns[c] = true
