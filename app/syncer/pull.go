@@ -629,13 +629,10 @@ func (f *fetcher) fetchStore(id blob.ID) (int, error) {
 		case <-f.ctx.Done():
 			return 0, f.ctx.Err()
 		}
-		if n, err := f.e.st.Blobs.Size(id); err == nil {
-			return int(n), nil
-		}
 	}
 	defer f.e.flight.release(id)
 	if n, err := f.e.st.Blobs.Size(id); err == nil {
-		return int(n), nil // stored meanwhile
+		return int(n), nil // stored meanwhile, by the fetch waited for or another
 	}
 	data, err := f.blob(id)
 	if err != nil {
