@@ -151,26 +151,17 @@ type prefetch struct {
 	emitted time.Time
 }
 
-// report publishes the prefetch's progress, at most every 100 ms unless
-// forced; nil when it is over.
+// report publishes the prefetch's progress (nil once it is over), at most
+// every 100 ms unless forced.
 func (e *Engine) report(bucketID string, p *prefetch, force bool) {
 	p.mu.Lock()
-	var ev *Early
-	if p.running {
-		if !force && time.Since(p.emitted) < 100*time.Millisecond {
-			p.mu.Unlock()
-			return
-		}
-		d := p.done
-		ev = &d
+	if p.running && !force && time.Since(p.emitted) < 100*time.Millisecond {
+		p.mu.Unlock()
+		return
 	}
-	from := slices.Clone(p.from)
 	p.emitted = time.Now()
 	p.mu.Unlock()
-	if ev != nil {
-		ev.From = e.names(bucketID, from)
-	}
-	e.emit(Event{Kind: "early", Bucket: bucketID, Early: ev})
+	e.emit(Event{Kind: "early", Bucket: bucketID, Early: e.early(bucketID)})
 }
 
 // early is the prefetch under way for a bucket, if any.
